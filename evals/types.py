@@ -48,7 +48,10 @@ class Reference(_Record):
     @model_validator(mode="after")
     def _source_named(self) -> Reference:
         if self.should_escalate is not None and self.escalation_source is None:
-            raise ValueError("escalation_source is required when should_escalate is given")
+            raise ValueError(
+                "escalation_source: required when should_escalate is given (human_review, "
+                "intent_policy, written_policy, gold_action or agent_phrase)"
+            )
         return self
 
 

@@ -1,0 +1,242 @@
+"""Dataset file -> validated conversations -> decision-point cases.
+
+Every malformed row is reported with its file, row and field; nothing is dropped silently.
+With `on_error="skip"` bad rows are left out, but counted and returned with their reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from evals.errors import UserError
+from evals.types import Case, Conversation, View
+
+DecisionPoints = Literal["every", "first", "last"]
+OnError = Literal["fail", "skip"]
+# CSV cells cannot nest, so these columns hold JSON text.
+_JSON_COLUMNS = ("turns", "references", "outcome")
+_MAX_SHOWN = 10
+
+
+class DatasetError(UserError):
+    """A problem in the user's data: the message names the file, row and field."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    path: str
+    row: str  # "line 7" (JSONL) or "row 7" (tables); 1-based
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"field '{self.field}': " if self.field else ""
+        return f"{self.path}: {self.row}: {where}{self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    path: str
+    conversations: list[Conversation]
+    skipped: list[RowError] = field(default_factory=list)
+
+
+def load_conversations(path: str | Path, on_error: OnError = "fail") -> LoadedDataset:
+    """Read and validate a dataset (JSONL, CSV, Parquet, a saved HF dataset or a hub id)."""
+    source = str(path)
+    conversations: list[Conversation] = []
+    errors: list[RowError] = []
+    seen: dict[str, str] = {}
+    for row, record in _records(source):
+        if isinstance(record, RowError):
+            errors.append(record)
+            continue
+        try:
+            conv = Conversation.model_validate(record)
+        except ValidationError as exc:
+            errors.extend(_row_errors(source, row, exc))
+            continue
+        if conv.conversation_id in seen:
+            errors.append(
+                RowError(source, row, "conversation_id",
+                         f"duplicate id '{conv.conversation_id}' (first at {seen[conv.conversation_id]})")
+            )
+            continue
+        seen[conv.conversation_id] = row
+        conversations.append(conv)
+    if errors and on_error == "fail":
+        raise DatasetError(_summarise(errors, "fix the rows above, or set dataset.on_error=skip "
+                                              "to leave them out (they are counted and logged)"))
+    if not conversations:
+        raise DatasetError(f"{source}: no valid conversation in the file")
+    return LoadedDataset(source, conversations, errors)
+
+
+def build_cases(
+    conversations: Sequence[Conversation],
+    decision_points: DecisionPoints = "every",
+    view: View = "agent",
+) -> list[Case]:
+    """One case per chosen reference: every one, or the first/last of each conversation."""
+    cases: list[Case] = []
+    for conv in conversations:
+        refs = sorted(conv.references, key=lambda r: r.turn)
+        if decision_points == "first":
+            refs = refs[:1]
+        elif decision_points == "last":
+            refs = refs[-1:]
+        cases.extend(Case(conv, ref.turn, ref, view) for ref in refs)
+    return cases
+
+
+def sample_conversations(
+    conversations: Sequence[Conversation], n: int | None, seed: int
+) -> list[Conversation]:
+    """A seeded sample of whole conversations (all of them when n is None or too large)."""
+    if n is None or n >= len(conversations):
+        return list(conversations)
+    if n < 1:
+        raise DatasetError(f"sample.conversations must be at least 1, got {n}")
+    picked = set(random.Random(seed).sample(range(len(conversations)), n))
+    return [c for i, c in enumerate(conversations) if i in picked]
+
+
+def _summarise(errors: Sequence[RowError], hint: str) -> str:
+    lines = [str(e) for e in errors[:_MAX_SHOWN]]
+    if len(errors) > _MAX_SHOWN:
+        lines.append(f"... and {len(errors) - _MAX_SHOWN} more malformed rows")
+    lines.append(hint)
+    return "\n".join(lines)
+
+
+def _row_errors(path: str, row: str, exc: ValidationError) -> list[RowError]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and (named := re.match(r"([\w.]+): (.*)", msg)):
+            # a whole-record check that names the field it is about
+            loc = f"{loc}.{named[1]}" if loc else named[1]
+            msg = named[2]
+        if err["type"] == "missing":
+            msg = "required field is missing"
+        out.append(RowError(path, row, loc, msg))
+    return out
+
+
+def _records(source: str) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+    path = Path(source)
+    suffix = "".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix
+    if path.is_dir() or not path.exists():
+        yield from _hf_records(source, path)
+    elif suffix in (".jsonl", ".json"):
+        yield from _jsonl_records(source, path)
+    elif suffix == ".csv":
+        yield from _csv_records(source, path)
+    elif suffix == ".parquet":
+        yield from _parquet_records(source, path)
+    else:
+        raise DatasetError(
+            f"{source}: unsupported file type '{path.suffix}' (use .jsonl, .csv, .parquet, "
+            "a folder saved with datasets' save_to_disk, or a Hugging Face hub id)"
+        )
+
+
+def _jsonl_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            row = f"line {number}"
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield row, RowError(source, row, "", f"not valid UTF-8 (byte {exc.start} of the line)")
+                continue
+            if not text.strip():
+                continue  # blank lines carry no row
+            try:
+                record = json.loads(text.strip())
+            except json.JSONDecodeError as exc:
+                yield row, RowError(source, row, "", f"not valid JSON: {exc.msg} at column {exc.colno}")
+                continue
+            if not isinstance(record, dict):
+                yield row, RowError(source, row, "", "expected a JSON object for the conversation")
+                continue
+            yield row, record
+
+
+def _csv_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+    import io
+
+    import pandas as pd
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DatasetError(f"{source}: line {line}: not valid UTF-8 (save the file as UTF-8)") from None
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DatasetError(f"{source}: not a readable CSV file: {exc}") from None
+    for index, record in enumerate(frame.to_dict("records"), start=1):
+        row = f"row {index}"
+        clean: dict[str, Any] = {}
+        bad = None
+        for key, value in record.items():
+            if value == "":
+                continue  # an empty cell is an absent optional value
+            if key in _JSON_COLUMNS:
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError as exc:
+                    bad = RowError(source, row, key, f"cell is not valid JSON: {exc.msg}")
+                    break
+            clean[key] = value
+        yield row, bad or clean
+
+
+def _parquet_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DatasetError(f"{source}: not a readable Parquet file: {exc}") from None
+    for index, record in enumerate(table.to_pylist(), start=1):
+        yield f"row {index}", _drop_nulls(record)
+
+
+def _hf_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+    import datasets
+
+    try:
+        if path.is_dir():
+            data = datasets.load_from_disk(str(path))
+        else:
+            data = datasets.load_dataset(source, split="train")
+    except FileNotFoundError:
+        raise DatasetError(f"{source}: no such file or folder") from None
+    except Exception as exc:  # a hub id that does not resolve offline, a corrupt folder ...
+        raise DatasetError(f"{source}: cannot load it as a dataset: {exc}") from None
+    if isinstance(data, datasets.DatasetDict):
+        raise DatasetError(f"{source}: holds several splits ({', '.join(data)}); point to one")
+    for index, record in enumerate(data.to_list(), start=1):
+        yield f"row {index}", _drop_nulls(record)
+
+
+def _drop_nulls(record: Any) -> Any:
+    """Columnar formats fill absent optional keys with null; treat them as absent."""
+    if isinstance(record, dict):
+        return {k: _drop_nulls(v) for k, v in record.items() if v is not None}
+    if isinstance(record, list):
+        return [_drop_nulls(v) for v in record]
+    return record

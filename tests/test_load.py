@@ -1,0 +1,122 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from builders import conversation
+
+from evals.load import DatasetError, build_cases, load_conversations, sample_conversations
+
+GOOD = conversation("c1", turns=[("customer", "Hi"), ("agent", "Hello!"), ("customer", "Refund?"),
+                                 ("agent", "I will escalate this.")])
+
+
+def write_jsonl(tmp_path: Path, rows: list, name: str = "data.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def good_row(cid: str = "c1") -> dict:
+    return {**GOOD.model_dump(exclude_none=True), "conversation_id": cid}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where"),
+    [
+        (lambda r: r.pop("language"), "line 2: field 'language': required field is missing"),
+        (lambda r: r.update(language=7), "line 2: field 'language': Input should be a valid string"),
+        (lambda r: r.update(turns=[]), "line 2: field 'turns': List should have at least 1 item"),
+        (lambda r: r["turns"][1].update(role="robot"), "line 2: field 'turns.1.role': Input should be"),
+        (lambda r: r.update(turns=[{"role": "agent", "text": "Hello"}], references=[]),
+         "line 2: field 'turns': the conversation has no customer turn"),
+        (lambda r: r["references"][0].update(turn=1), "line 2: field 'references.0.turn': 1 is not"),
+        (lambda r: r["references"][0].pop("escalation_source"),
+         "line 2: field 'references.0.escalation_source': required when should_escalate is given"),
+        (lambda r: r["references"][0].update(should_escalate="yes"),
+         "line 2: field 'references.0.should_escalate': Input should be a valid boolean"),
+    ],
+)
+def test_each_malformed_row_names_file_line_and_field(tmp_path: Path, mutate, where: str) -> None:
+    bad = good_row("c2")
+    mutate(bad)
+    path = write_jsonl(tmp_path, [good_row(), bad])
+    with pytest.raises(DatasetError) as err:
+        load_conversations(path)
+    first = str(err.value).splitlines()[0]
+    assert first.startswith(f"{path}: {where}")
+
+
+def test_bad_json_bad_encoding_and_duplicates_are_reported_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join([
+        json.dumps(good_row()).encode(),
+        b'{"conversation_id": ',
+        json.dumps(good_row("c3")).encode().replace(b"Hello!", b"Hall\xe9!"),
+        json.dumps(good_row()).encode(),
+        b"[1, 2]",
+    ]) + b"\n")
+    with pytest.raises(DatasetError) as err:
+        load_conversations(path)
+    lines = str(err.value).splitlines()
+    assert lines[0] == f"{path}: line 2: not valid JSON: Expecting value at column 20"
+    assert lines[1].startswith(f"{path}: line 3: not valid UTF-8")
+    assert lines[2] == f"{path}: line 4: field 'conversation_id': duplicate id 'c1' (first at line 1)"
+    assert lines[3] == f"{path}: line 5: expected a JSON object for the conversation"
+    assert "dataset.on_error=skip" in lines[-1]
+
+
+def test_skip_policy_keeps_good_rows_and_counts_the_bad(tmp_path: Path) -> None:
+    bad = good_row("c2")
+    bad["turns"][0]["role"] = "robot"
+    loaded = load_conversations(write_jsonl(tmp_path, [good_row(), bad, good_row("c3")]), on_error="skip")
+    assert [c.conversation_id for c in loaded.conversations] == ["c1", "c3"]
+    assert len(loaded.skipped) == 1 and loaded.skipped[0].row == "line 2"
+    assert loaded.skipped[0].field == "turns.0.role"
+
+
+def test_csv_parquet_and_saved_hf_dataset_load_the_same(tmp_path: Path) -> None:
+    import datasets
+
+    rows = [good_row(), good_row("c2")]
+    expected = load_conversations(write_jsonl(tmp_path, rows)).conversations
+
+    flat = pd.DataFrame([{**r, "turns": json.dumps(r["turns"]), "references": json.dumps(r["references"])}
+                         for r in rows])
+    flat.to_csv(tmp_path / "data.csv", index=False)
+    assert load_conversations(tmp_path / "data.csv").conversations == expected
+
+    pd.DataFrame(rows).to_parquet(tmp_path / "data.parquet")
+    assert load_conversations(tmp_path / "data.parquet").conversations == expected
+
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "hf"))
+    assert load_conversations(tmp_path / "hf").conversations == expected
+
+
+def test_csv_errors_name_the_row_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text('conversation_id,language,turns\nc1,en,"[{""role"": ""customer""}"\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"bad.csv: row 1: field 'turns': cell is not valid JSON"):
+        load_conversations(path)
+    path.write_bytes(b"conversation_id,language,turns\nc1,en,\xff\n")
+    with pytest.raises(DatasetError, match=r"bad.csv: line 2: not valid UTF-8"):
+        load_conversations(path)
+
+
+def test_unknown_formats_and_missing_files_are_user_errors(tmp_path: Path) -> None:
+    (tmp_path / "data.xlsx").write_text("x")
+    with pytest.raises(DatasetError, match="unsupported file type '.xlsx'"):
+        load_conversations(tmp_path / "data.xlsx")
+    with pytest.raises(DatasetError, match="no-such.jsonl"):
+        load_conversations(tmp_path / "no-such.jsonl")
+
+
+def test_decision_points_and_sampling() -> None:
+    assert [c.turn_index for c in build_cases([GOOD], "every")] == [0, 2]
+    assert [c.turn_index for c in build_cases([GOOD], "first")] == [0]
+    assert [c.turn_index for c in build_cases([GOOD], "last")] == [2]
+    many = [conversation(f"c{i}") for i in range(10)]
+    picked = sample_conversations(many, 3, seed=1)
+    assert len(picked) == 3 and picked == sample_conversations(many, 3, seed=1)
+    assert sample_conversations(many, None, seed=1) == many
