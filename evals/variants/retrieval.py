@@ -1,0 +1,75 @@
+"""A retrieval bot: answers with the human reply to the most similar past inquiry.
+
+Past inquiries come from a separate history file; without one, from the evaluated data itself
+with the inquiry's own conversation left out, so no bot ever sees the answer it is scored on.
+It hands off when the retrieved human did, or when nothing similar enough is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from evals.load import build_cases, load_conversations
+from evals.errors import UserError
+from evals.types import Answer, Case, Inquiry
+
+
+@dataclass(frozen=True)
+class _Memory:
+    case_id: str
+    conversation_id: str
+    reply: str
+    escalated: bool
+
+
+class RetrievalBot:
+    def __init__(
+        self,
+        name: str,
+        handoff_reply: str,
+        history_path: str | None = None,
+        min_similarity: float = 0.2,
+    ) -> None:
+        self.name = name
+        self.history_path = history_path
+        self.min_similarity = min_similarity
+        self.handoff_reply = handoff_reply
+        # Character n-grams work across the customers' languages without a tokenizer per language.
+        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5),
+                                           sublinear_tf=True, min_df=2)
+        self._memory: list[_Memory] = []
+        self._matrix = None
+        self._conversation_ids = np.array([], dtype=str)
+
+    def prepare(self, cases: Sequence[Case]) -> None:
+        view = cases[0].view if cases else "agent"
+        past = cases
+        if self.history_path:
+            past = build_cases(load_conversations(self.history_path).conversations, "every", view)
+        past = [c for c in past if c.reference_reply]
+        if not past:
+            raise UserError("the retrieval bot has no past inquiry with a human reply to learn from")
+        self._memory = [
+            _Memory(c.case_id, c.conversation.conversation_id, c.reference_reply or "",
+                    bool(c.reference.should_escalate))
+            for c in past
+        ]
+        self._conversation_ids = np.array([m.conversation_id for m in self._memory])
+        self._matrix = self._vectorizer.fit_transform([c.inquiry().last_message for c in past])
+
+    async def respond(self, inquiry: Inquiry) -> Answer:
+        if self._matrix is None:
+            raise RuntimeError("prepare() was not called")
+        similarity = (self._matrix @ self._vectorizer.transform([inquiry.last_message]).T).toarray().ravel()
+        similarity[self._conversation_ids == inquiry.conversation_id] = -1.0  # never its own
+        best = int(np.argmax(similarity))
+        found = self._memory[best]
+        score = float(similarity[best])
+        if score < self.min_similarity:
+            return Answer(self.handoff_reply, True,
+                          f"nothing similar (best {score:.2f} < {self.min_similarity})")
+        return Answer(found.reply, found.escalated, f"retrieved {found.case_id} (similarity {score:.2f})")
