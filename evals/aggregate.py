@@ -1,0 +1,122 @@
+"""Score rows -> per-variant metrics with bootstrap confidence intervals.
+
+Every metric is a ratio of sums (a mean is sum(value) / count(scored)), so one cluster
+bootstrap serves them all. Decision points of one conversation are not independent, so the
+bootstrap resamples whole conversations.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evals.types import Ratio, Scorer
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str  # e.g. "escalation.recall"
+    scorer: str
+    ratio: Ratio | None  # None: the mean of the scored values
+
+
+def metric_specs(scorers: Sequence[Scorer]) -> list[MetricSpec]:
+    specs = []
+    for s in scorers:
+        specs.append(MetricSpec(f"{s.name}.mean", s.name, None))
+        specs.extend(MetricSpec(f"{s.name}.{k}", s.name, r) for k, r in s.ratios.items())
+    return specs
+
+
+def summarise(
+    scores: pd.DataFrame,
+    scorers: Sequence[Scorer],
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One row per (variant, metric): estimate, CI, the count it rests on, and unscored rows.
+
+    `scores` has columns case_id, conversation_id, variant, scorer, value, label.
+    """
+    specs = metric_specs(scorers)
+    rows = []
+    for variant, frame in scores.groupby("variant", sort=False):
+        num, den = _per_conversation_sums(frame, specs)
+        estimate = _ratio(num.sum(axis=0), den.sum(axis=0))
+        low, high = _bootstrap(num, den, n_boot, confidence, seed)
+        unscored = frame.groupby("scorer")["value"].apply(lambda v: int(v.isna().sum()))
+        for j, spec in enumerate(specs):
+            rows.append({
+                "variant": variant,
+                "metric": spec.name,
+                "value": estimate[j],
+                "ci_low": low[j],
+                "ci_high": high[j],
+                "n": int(den[:, j].sum()) if spec.ratio is None else int(_count(frame, spec)),
+                "unscored": int(unscored.get(spec.scorer, 0)),
+            })
+    return pd.DataFrame(rows)
+
+
+def _count(frame: pd.DataFrame, spec: MetricSpec) -> int:
+    """Rows in a ratio's denominator (e.g. positives for recall)."""
+    assert spec.ratio is not None
+    labels = frame.loc[frame["scorer"] == spec.scorer, "label"]
+    return int(labels.isin(list(spec.ratio.denominator)).sum())
+
+
+def _per_conversation_sums(frame: pd.DataFrame, specs: Sequence[MetricSpec]) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator of every metric, summed per conversation (C x M)."""
+    conversations = pd.Index(frame["conversation_id"].unique())
+    num = np.zeros((len(conversations), len(specs)))
+    den = np.zeros_like(num)
+    for j, spec in enumerate(specs):
+        rows = frame[frame["scorer"] == spec.scorer]
+        at = conversations.get_indexer(rows["conversation_id"])
+        if spec.ratio is None:
+            scored = rows["value"].notna().to_numpy()
+            np.add.at(num[:, j], at[scored], rows["value"].to_numpy()[scored])
+            np.add.at(den[:, j], at[scored], 1.0)
+        else:
+            labels = rows["label"]
+            np.add.at(num[:, j], at, labels.map(spec.ratio.numerator).fillna(0.0).to_numpy(float))
+            np.add.at(den[:, j], at, labels.map(spec.ratio.denominator).fillna(0.0).to_numpy(float))
+    return num, den
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _bootstrap(num: np.ndarray, den: np.ndarray, n_boot: int, confidence: float,
+               seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile CI from resampling conversations with replacement."""
+    n_conv, n_metrics = num.shape
+    if n_boot < 1 or n_conv < 2:
+        nan = np.full(n_metrics, np.nan)
+        return nan, nan
+    weights = np.random.default_rng(seed).multinomial(n_conv, np.full(n_conv, 1.0 / n_conv), size=n_boot)
+    stats = _ratio(weights @ num, weights @ den)
+    alpha = (1.0 - confidence) / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a metric with no data at all is NaN
+        low, high = np.nanquantile(stats, [alpha, 1.0 - alpha], axis=0)
+    return low, high
+
+
+def reply_stats(replies: pd.DataFrame) -> pd.DataFrame:
+    """Per-variant counts of replies, errors and hand-offs, and latency percentiles."""
+    grouped = replies.groupby("variant", sort=False)
+    return pd.DataFrame({
+        "replies": grouped.size(),
+        "errors": grouped["error"].apply(lambda e: int(e.notna().sum())),
+        "handoffs": grouped["escalated"].sum().astype(int),
+        "latency_p50_s": grouped["latency_s"].median(),
+        "latency_p95_s": grouped["latency_s"].quantile(0.95),
+    })

@@ -1,0 +1,47 @@
+"""Escalation appropriateness: did the bot hand off to a human exactly when it should?
+
+Each reply is one of four outcomes against `should_escalate`; a missed hand-off scores 0 like a
+premature one, and the per-variant rates keep the two apart.
+"""
+
+from __future__ import annotations
+
+from evals.types import Case, Ratio, Reply, Score
+
+CORRECT_HANDOFF = "correct_handoff"
+CORRECT_CONTAINMENT = "correct_containment"
+MISSED = "missed"
+PREMATURE = "premature"
+
+
+class EscalationScorer:
+    name = "escalation"
+    ratios = {
+        "precision": Ratio({CORRECT_HANDOFF: 1}, {CORRECT_HANDOFF: 1, PREMATURE: 1}),
+        "recall": Ratio({CORRECT_HANDOFF: 1}, {CORRECT_HANDOFF: 1, MISSED: 1}),
+        # F1 = 2TP / (2TP + FP + FN): a ratio of sums, so it bootstraps like the others.
+        "f1": Ratio({CORRECT_HANDOFF: 2}, {CORRECT_HANDOFF: 2, PREMATURE: 1, MISSED: 1}),
+        "missed_rate": Ratio({MISSED: 1}, {CORRECT_HANDOFF: 1, MISSED: 1}),
+        "premature_rate": Ratio({PREMATURE: 1}, {PREMATURE: 1, CORRECT_CONTAINMENT: 1}),
+    }
+
+    def __init__(self, name: str = "escalation") -> None:
+        self.name = name
+
+    def score(self, case: Case, reply: Reply) -> Score:
+        ref = case.reference
+        if reply.error:
+            return Score(case.case_id, reply.variant, self.name, float("nan"), None,
+                         f"no reply to score ({reply.error})")
+        if ref.should_escalate is None:
+            return Score(case.case_id, reply.variant, self.name, float("nan"), None,
+                         "no should_escalate label for this decision point")
+        if ref.should_escalate:
+            label = CORRECT_HANDOFF if reply.escalated else MISSED
+        else:
+            label = PREMATURE if reply.escalated else CORRECT_CONTAINMENT
+        should = "should hand off" if ref.should_escalate else "should not hand off"
+        did = "handed off" if reply.escalated else "kept the conversation"
+        value = 1.0 if label in (CORRECT_HANDOFF, CORRECT_CONTAINMENT) else 0.0
+        return Score(case.case_id, reply.variant, self.name, value, label,
+                     f"{should} (label from {ref.escalation_source}); the reply {did}")
