@@ -1,0 +1,168 @@
+"""One experiment: load -> replay every variant -> score -> aggregate -> track -> report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from evals import report
+from evals.aggregate import reply_stats, summarise
+from evals.errors import UserError
+from evals.load import build_cases, load_conversations, sample_conversations
+from evals.replay import replay_sync
+from evals.config import PROJECT_ROOT
+from evals.tracking import Tracker, git_commit
+from evals.types import Case, Reply, Score, Scorer, Variant
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    parent_run_id: str
+    variant_run_ids: dict[str, str]
+    summary: pd.DataFrame  # variant x metric with CIs
+    replies: pd.DataFrame  # one row per (case, variant) with every score
+    report_dir: Path
+
+
+def build(group: Mapping[str, Any], kind: str) -> list[Any]:
+    """Instantiate each named entry of a config group (`variant` or `scorer`), name from its key."""
+    if not group:
+        raise UserError(f"no {kind} selected: choose at least one, e.g. {kind}=[...]")
+    return [instantiate(node, name=key) for key, node in group.items()]
+
+
+def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
+    console = console or Console(stderr=True)
+    data_cfg = cfg.dataset
+    loaded = load_conversations(data_cfg.path, on_error=data_cfg.on_error)
+    for problem in loaded.skipped:
+        console.print(f"[yellow]skipped[/] {problem}")
+    conversations = sample_conversations(loaded.conversations, cfg.sample.conversations, cfg.seed)
+    cases = build_cases(conversations, cfg.replay.decision_points, cfg.replay.view)
+    without = sum(1 for c in conversations if not c.references)
+    console.print(
+        f"[bold]{data_cfg.name}[/]: {len(conversations)} conversations, {len(cases)} decision points "
+        f"({cfg.replay.decision_points}, {cfg.replay.view} view)"
+        + (f"; {without} conversations have no reference, so no decision point" if without else "")
+        + (f"; {len(loaded.skipped)} malformed rows skipped" if loaded.skipped else "")
+    )
+    if not cases:
+        raise UserError(f"{data_cfg.path}: no decision point to replay (no references in the chosen rows)")
+
+    variants: list[Variant] = build(cfg.variant, "variant")
+    scorers: list[Scorer] = build(cfg.scorer, "scorer")
+    config = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(config, dict)
+    commit = git_commit(PROJECT_ROOT)
+    tags = {"dataset": data_cfg.name, **({"mlflow.source.git.commit": commit} if commit else {})}
+    tracker = Tracker(cfg.tracking.uri, cfg.experiment, cfg.tracking.artifact_root)
+    dataset_table = cases_table(cases)
+
+    all_replies: list[pd.DataFrame] = []
+    summaries: list[pd.DataFrame] = []
+    run_ids: dict[str, str] = {}
+    with tracker.experiment_run(cfg.run_name or data_cfg.name, config, tags) as parent_id:
+        with _progress(console) as progress:
+            for variant in variants:
+                variant.prepare(cases)
+                task = progress.add_task(variant.name, total=len(cases))
+                replies = replay_sync(variant, cases, cfg.replay.concurrency,
+                                      on_reply=lambda _r, t=task: progress.advance(t))
+                scores = [s.score(c, r) for c, r in zip(cases, replies) for s in scorers]
+                table = reply_table(cases, replies, scores)
+                summary = summarise(score_frame(cases, scores), scorers, cfg.aggregate.bootstrap,
+                                    cfg.aggregate.confidence, cfg.seed)
+                stats = reply_stats(table)
+                run_ids[variant.name] = tracker.log_variant(
+                    variant.name,
+                    params={"variant": config["variant"][variant.name]},
+                    metrics={**metrics_of(summary), **stats.iloc[0].to_dict()},
+                    table=table,
+                    dataset=dataset_table,
+                    dataset_name=data_cfg.name,
+                    dataset_source=str(data_cfg.path),
+                    tags=tags,
+                )
+                all_replies.append(table)
+                summaries.append(summary)
+        summary = pd.concat(summaries, ignore_index=True)
+        replies = pd.concat(all_replies, ignore_index=True)
+        out = Path(cfg.output_dir)
+        files = report.write(summary, replies, out, title=f"{cfg.experiment}: {data_cfg.name}",
+                             skipped=[str(s) for s in loaded.skipped])
+        tracker.log_files("report", files)
+        tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
+                             "dataset.rows_skipped": len(loaded.skipped)})
+    report.print_comparison(summary, replies, console)
+    return ExperimentResult(parent_id, run_ids, summary, replies, out)
+
+
+def metrics_of(summary: pd.DataFrame) -> dict[str, float]:
+    """Flatten a variant's summary rows into MLflow metrics: value, CI bounds, counts."""
+    metrics: dict[str, float] = {}
+    for row in summary.itertuples():
+        metrics[row.metric] = row.value
+        metrics[f"{row.metric}_ci_low"] = row.ci_low
+        metrics[f"{row.metric}_ci_high"] = row.ci_high
+        scorer = row.metric.split(".")[0]
+        metrics[f"{scorer}.unscored"] = row.unscored
+    return metrics
+
+
+def cases_table(cases: Sequence[Case]) -> pd.DataFrame:
+    """The evaluated decision points, as logged for dataset lineage."""
+    return pd.DataFrame({
+        "case_id": [c.case_id for c in cases],
+        "conversation_id": [c.conversation.conversation_id for c in cases],
+        "language": [c.conversation.language for c in cases],
+        "intent": [c.conversation.intent for c in cases],
+        "inquiry": [c.inquiry().last_message for c in cases],
+        "reference_reply": [c.reference_reply for c in cases],
+        "should_escalate": [c.reference.should_escalate for c in cases],
+        "escalation_source": [c.reference.escalation_source for c in cases],
+    })
+
+
+def score_frame(cases: Sequence[Case], scores: Sequence[Score]) -> pd.DataFrame:
+    conversation = {c.case_id: c.conversation.conversation_id for c in cases}
+    return pd.DataFrame({
+        "case_id": [s.case_id for s in scores],
+        "conversation_id": [conversation[s.case_id] for s in scores],
+        "variant": [s.variant for s in scores],
+        "scorer": [s.scorer for s in scores],
+        "value": [s.value for s in scores],
+        "label": [s.label for s in scores],
+    })
+
+
+def reply_table(cases: Sequence[Case], replies: Sequence[Reply], scores: Sequence[Score]) -> pd.DataFrame:
+    """One row per reply with the inquiry, the human reference and every scorer's verdict."""
+    base = cases_table(cases)
+    base.insert(2, "turn", [c.turn_index for c in cases])
+    base.insert(0, "variant", [r.variant for r in replies])
+    base["reply"] = [r.text for r in replies]
+    base["escalated"] = [r.escalated for r in replies]
+    base["latency_s"] = [r.latency_s for r in replies]
+    base["note"] = [r.note for r in replies]
+    base["error"] = [r.error for r in replies]
+    by_case = {c: i for i, c in enumerate(base["case_id"])}
+    for scorer in dict.fromkeys(s.scorer for s in scores):
+        mine = [s for s in scores if s.scorer == scorer]
+        order = [by_case[s.case_id] for s in mine]
+        base.loc[order, scorer] = [s.value for s in mine]
+        base.loc[order, f"{scorer}_label"] = [s.label for s in mine]
+        base.loc[order, f"{scorer}_explanation"] = [s.explanation for s in mine]
+    return base
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description:>12}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)

@@ -1,0 +1,123 @@
+"""Summary -> what people read: a terminal comparison, a Markdown report and a plot."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+# The headline metrics, in the order people ask about them; higher is better unless noted.
+HEADLINE = [
+    ("escalation.f1", "hand-off F1"),
+    ("escalation.missed_rate", "missed ↓"),
+    ("escalation.premature_rate", "premature ↓"),
+    ("accuracy.mean", "accuracy"),
+    ("empathy.mean", "empathy"),
+]
+
+
+def fmt(value: float, low: float, high: float) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    ci = "" if math.isnan(low) else f" [{low:.2f}, {high:.2f}]"
+    return f"{value:.2f}{ci}"
+
+
+def _headline(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    present = set(summary["metric"])
+    return [(m, label) for m, label in HEADLINE if m in present]
+
+
+def _rows(summary: pd.DataFrame, replies: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Metrics as rows and variants as columns, so many metrics fit a narrow terminal."""
+    variants = list(dict.fromkeys(summary["variant"]))
+    by = summary.set_index(["variant", "metric"])
+    rows = [[label, *(fmt(*by.loc[(v, metric), ["value", "ci_low", "ci_high"]]) for v in variants)]
+            for metric, label in _headline(summary)]
+    scorers = list(dict.fromkeys(summary["metric"].str.split(".").str[0]))
+    unscored = summary.groupby(["variant", summary["metric"].str.split(".").str[0]])["unscored"].first()
+    rows.append(["unscored",
+                 *("/".join(str(unscored[(v, s)]) for s in scorers) for v in variants)])
+    errors = replies.groupby("variant")["error"].apply(lambda e: int(e.notna().sum()))
+    rows.append(["errors", *(str(errors.get(v, 0)) for v in variants)])
+    return ["metric", *variants], rows
+
+
+def _caption(summary: pd.DataFrame) -> str:
+    scorers = "/".join(dict.fromkeys(summary["metric"].str.split(".").str[0]))
+    return (f"↓ lower is better (share of hand-offs missed / of non-hand-offs handed off); "
+            f"unscored counts per {scorers}; errors: replies the variant failed to give")
+
+
+def print_comparison(summary: pd.DataFrame, replies: pd.DataFrame, console: Console) -> None:
+    columns, rows = _rows(summary, replies)
+    table = Table(title="Variants compared: estimate [95% CI, resampling whole conversations]",
+                  caption=_caption(summary))
+    for name in columns:
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for cells in rows:
+        table.add_row(*cells)
+    console.print(table)
+
+
+def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: Sequence[str]) -> str:
+    columns, rows = _rows(summary, replies)
+    lines = [f"# {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    lines += ["", _caption(summary) + ".", "", "Values are point estimates with 95% confidence intervals from resampling whole "
+              "conversations. Unscored replies (NaN: no label, unsupported language, no reply) are "
+              "counted per scorer and left out of that scorer's metrics only.", ""]
+    by_language = _language_slices(replies)
+    if by_language is not None:
+        lines += ["## By customer language", "", by_language.to_markdown(floatfmt=".2f"), ""]
+    if skipped:
+        lines += [f"## {len(skipped)} malformed rows skipped", ""] + [f"- {s}" for s in skipped] + [""]
+    lines += ["## All metrics", "", summary.to_markdown(index=False, floatfmt=".3f"), ""]
+    return "\n".join(lines)
+
+
+def _language_slices(replies: pd.DataFrame) -> pd.DataFrame | None:
+    scored = [c for c in ("escalation", "accuracy", "empathy") if c in replies.columns]
+    if not scored or replies["language"].nunique() < 2:
+        return None
+    return replies.pivot_table(index="language", columns="variant", values=scored, aggfunc="mean")
+
+
+def plot(summary: pd.DataFrame, path: Path) -> Path:
+    """Headline metrics per variant as points with CI whiskers, one panel per metric."""
+    headline = _headline(summary)
+    fig, axes = plt.subplots(1, len(headline), figsize=(3.2 * len(headline), 3.2), squeeze=False)
+    variants = list(dict.fromkeys(summary["variant"]))
+    for ax, (metric, label) in zip(axes[0], headline):
+        frame = summary[summary["metric"] == metric].set_index("variant").reindex(variants)
+        y = range(len(variants))
+        err = [(frame["value"] - frame["ci_low"]).clip(lower=0), (frame["ci_high"] - frame["value"]).clip(lower=0)]
+        ax.errorbar(frame["value"], y, xerr=err, fmt="o", capsize=4)
+        ax.set_yticks(list(y), variants)
+        ax.set_xlim(-0.02, 1.02)
+        ax.invert_yaxis()  # first variant on top, as in the table
+        ax.set_title(label, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Variants compared (95% CI)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write(summary: pd.DataFrame, replies: pd.DataFrame, out: Path, title: str,
+          skipped: Sequence[str] = ()) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / "report.md"
+    report.write_text(markdown(summary, replies, title, skipped), encoding="utf-8")
+    metrics = out / "metrics.csv"
+    summary.to_csv(metrics, index=False)
+    return [report, metrics, plot(summary, out / "metrics.png")]

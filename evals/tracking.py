@@ -1,0 +1,112 @@
+"""Results -> MLflow: the only module that imports mlflow.
+
+One parent run per experiment, one nested run per variant with params, metrics (and their
+confidence intervals), the per-reply table, dataset lineage and the resolved config.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization|credential)", re.I)
+REDACTED = "***"
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> flat params; values under secret-looking keys are never logged."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        elif _SECRET_KEY.search(str(key)) and value not in (None, ""):
+            flat[name] = REDACTED
+        else:
+            flat[name] = str(value)[:6000]  # MLflow's limit on a param value
+    return flat
+
+
+def redact(config: Any) -> Any:
+    """The same config with secret-looking values replaced, for logging it whole."""
+    if isinstance(config, Mapping):
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v)
+                for k, v in config.items()}
+    if isinstance(config, list):
+        return [redact(v) for v in config]
+    return config
+
+
+def git_commit(cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+class Tracker:
+    def __init__(self, uri: str, experiment: str, artifact_root: str | None = None) -> None:
+        logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep the terminal for results
+        mlflow.set_tracking_uri(uri)
+        self.uri = uri
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is None:
+            location = Path(artifact_root).resolve().as_uri() if artifact_root else None
+            self.experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
+        else:
+            self.experiment_id = found.experiment_id
+
+    @contextmanager
+    def experiment_run(self, name: str, config: Mapping[str, Any], tags: Mapping[str, str]) -> Iterator[str]:
+        with mlflow.start_run(experiment_id=self.experiment_id, run_name=name, tags=dict(tags)) as run:
+            clean = redact(config)
+            mlflow.log_params(flatten(clean))
+            mlflow.log_dict(clean, "config.yaml")
+            yield run.info.run_id
+
+    def log_variant(
+        self,
+        variant: str,
+        params: Mapping[str, Any],
+        metrics: Mapping[str, float],
+        table: pd.DataFrame,
+        dataset: pd.DataFrame,
+        dataset_name: str,
+        dataset_source: str,
+        tags: Mapping[str, str],
+    ) -> str:
+        with mlflow.start_run(experiment_id=self.experiment_id, run_name=variant, nested=True,
+                              tags={**tags, "variant": variant}) as run:
+            mlflow.log_params(flatten(redact(dict(params))))
+            mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
+            with warnings.catch_warnings():
+                # MLflow registers its local-file source twice and warns that it is ambiguous.
+                warnings.filterwarnings("ignore", message="The specified dataset source")
+                lineage = mlflow.data.from_pandas(dataset, source=dataset_source, name=dataset_name)
+            mlflow.log_input(lineage, context="evaluation")
+            mlflow.log_table(table, artifact_file="replies.json")
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "replies.parquet"
+                table.to_parquet(path, index=False)
+                mlflow.log_artifact(str(path))
+            return run.info.run_id
+
+    def log_files(self, folder: str, files: Sequence[Path]) -> None:
+        """Attach files (report, plots) to the active parent run, in one artifact folder."""
+        for path in files:
+            mlflow.log_artifact(str(path), artifact_path=folder)
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})

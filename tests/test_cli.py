@@ -1,0 +1,62 @@
+"""The command a user types: help that teaches, and one-line errors for their mistakes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from builders import conversation
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "evals.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_help_lists_commands_examples_and_where_results_go() -> None:
+    out = cli("--help")
+    assert out.returncode == 0
+    for expected in ("run [OVERRIDES]", "validate FILE", "--multirun", "mlflow ui --backend-store-uri"):
+        assert expected in out.stdout
+
+
+def test_run_help_lists_config_groups_and_examples() -> None:
+    out = cli("run", "--help")
+    assert out.returncode == 0
+    for expected in ("dataset: bitext, file, wmt24_chat", "variant: human, retrieval, rules",
+                     "decision_points: every", "dataset=file dataset.path="):
+        assert expected in out.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    out = cli("frobnicate")
+    assert out.returncode == 2 and "unknown command 'frobnicate'" in out.stderr
+
+
+def malformed(tmp_path: Path) -> Path:
+    good = conversation("c1").model_dump(exclude_none=True)
+    bad = {**good, "conversation_id": "c2", "turns": [{"role": "robot", "text": "hi"}]}
+    path = tmp_path / "chats.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    return path
+
+
+def test_run_on_a_malformed_file_fails_with_file_line_and_field_and_no_traceback(tmp_path: Path) -> None:
+    path = malformed(tmp_path)
+    out = cli("run", "dataset=file", f"dataset.path={path}", f"tracking.uri=sqlite:///{tmp_path}/m.db",
+              cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr + out.stdout
+    error_line = next(line for line in out.stderr.splitlines() if line.startswith("error:"))
+    assert error_line == f"error: {path}: line 2: field 'turns.0.role': Input should be 'customer', 'agent' or 'bot'"
+
+
+def test_validate_reports_every_bad_row_and_counts_the_good(tmp_path: Path) -> None:
+    out = cli("validate", str(malformed(tmp_path)))
+    assert out.returncode == 1
+    assert "line 2: field 'turns.0.role'" in out.stderr
+    assert "1 valid conversations, 1 decision points (0 should escalate), 1 malformed rows" in out.stdout
+    shipped = cli("validate", str(ROOT / "datasets/wmt24_chat/test.jsonl"))
+    assert shipped.returncode == 0 and "0 malformed rows" in shipped.stdout

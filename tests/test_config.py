@@ -1,0 +1,57 @@
+"""Every YAML in every config group composes, and its objects instantiate."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from evals.config import CONFIG_DIR, register_resolvers
+
+register_resolvers()
+LIST_GROUPS = {"variant", "scorer"}  # groups that take a list of options
+GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra")
+OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONFIG_DIR / g).glob("*.yaml"))]
+
+
+def composed(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def test_every_group_has_options() -> None:
+    assert {"dataset", "variant", "scorer", "tracking"} <= set(GROUPS)
+    assert len(OPTIONS) >= 9
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS)
+def test_option_composes_and_instantiates(group: str, option: str) -> None:
+    override = f"{group}=[{option}]" if group in LIST_GROUPS else f"{group}={option}"
+    extra = ["dataset.path=somewhere.jsonl"] if option == "file" else []
+    cfg = composed(override, *extra)
+    if group in LIST_GROUPS:
+        assert list(cfg[group]) == [option]
+        obj = instantiate(cfg[group][option], name=option)
+        assert obj.name == option
+        assert callable(getattr(obj, "respond", None) or getattr(obj, "score", None))
+    elif group == "dataset":
+        assert Path(cfg.dataset.path).name.endswith(".jsonl")
+        if option != "file":
+            assert Path(cfg.dataset.path).is_file() and Path(cfg.dataset.history_path).is_file()
+    else:
+        OmegaConf.to_container(cfg[group], resolve=True)
+
+
+def test_default_runs_three_variants_and_three_scorers() -> None:
+    cfg = composed()
+    assert list(cfg.variant) == ["human", "retrieval", "rules"]
+    assert list(cfg.scorer) == ["escalation", "accuracy", "empathy"]
+    assert cfg.variant.retrieval.history_path == cfg.dataset.history_path
+
+
+def test_own_file_without_a_path_says_which_key_is_missing() -> None:
+    cfg = composed("dataset=file")
+    with pytest.raises(MissingMandatoryValue, match="dataset.path"):
+        _ = cfg.dataset.path

@@ -1,0 +1,80 @@
+"""The main job end to end into a real MLflow store (sqlite under a temp folder)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANT_METRICS = ["escalation.f1", "escalation.precision", "escalation.recall", "escalation.missed_rate",
+                   "escalation.premature_rate", "accuracy.mean", "empathy.mean", "empathy.unscored",
+                   "escalation.f1_ci_low", "escalation.f1_ci_high", "errors"]
+
+
+def run_job(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, MlflowClient]:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    out = subprocess.run(
+        [sys.executable, "-m", "evals.cli", "run", *overrides, f"tracking.uri={uri}",
+         f"tracking.artifact_root={tmp_path}/artifacts"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out, MlflowClient(tracking_uri=uri)
+
+
+def runs_of(client: MlflowClient) -> tuple[list, list]:
+    experiment = client.get_experiment_by_name("chatbot-evals")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None:
+    out, client = run_job(tmp_path, "sample.conversations=25")
+    parents, children = runs_of(client)
+    assert len(parents) == 1 and len(children) == 3
+    parent = parents[0]
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
+    assert {c.info.run_name for c in children} == {"human", "retrieval", "rules"}
+    assert parent.data.params["dataset.name"] == "wmt24_chat"
+    assert parent.data.params["replay.decision_points"] == "every"
+    assert parent.data.metrics["dataset.conversations"] == 25
+    assert [a.path for a in client.list_artifacts(parent.info.run_id, "report")] == [
+        "report/metrics.csv", "report/metrics.png", "report/report.md"]
+    for child in children:
+        for metric in VARIANT_METRICS:
+            assert metric in child.data.metrics, (child.info.run_name, metric)
+        assert "mlflow.source.git.commit" in child.data.tags
+        assert child.data.params["variant._target_"].startswith("evals.variants.")
+        assert {a.path for a in client.list_artifacts(child.info.run_id)} >= {"replies.json", "replies.parquet"}
+        inputs = child.inputs.dataset_inputs
+        assert len(inputs) == 1 and inputs[0].dataset.name == "wmt24_chat" and inputs[0].dataset.digest
+        table = pd.read_parquet(client.download_artifacts(child.info.run_id, "replies.parquet", str(tmp_path)))
+        assert len(table) == parent.data.metrics["dataset.decision_points"]
+        assert {"reply", "escalated", "escalation_label", "accuracy", "empathy_explanation"} <= set(table.columns)
+    # The human variant's hand-offs are read with the phrases that made the labels: full agreement.
+    human = next(c for c in children if c.info.run_name == "human")
+    assert human.data.metrics["escalation.precision"] == 1.0
+    assert human.data.metrics["escalation.recall"] == 1.0
+    assert "Variants compared" in out.stderr and "mlflow ui --backend-store-uri" in out.stderr
+
+
+def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:
+    _, client = run_job(tmp_path, "--multirun", "variant=human,rules", "sample.conversations=10",
+                        "scorer=[escalation]")
+    parents, children = runs_of(client)
+    assert len(parents) == 2
+    assert sorted(c.info.run_name for c in children) == ["human", "rules"]
+
+
+@pytest.mark.slow
+def test_full_default_job(tmp_path: Path) -> None:
+    """The quick start's main job on the whole shipped default dataset."""
+    _, client = run_job(tmp_path)
+    parents, children = runs_of(client)
+    assert len(parents) == 1 and len(children) == 3
+    assert all(c.data.metrics["errors"] == 0 for c in children)
