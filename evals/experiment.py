@@ -83,7 +83,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 stats = reply_stats(table)
                 run_ids[variant.name] = tracker.log_variant(
                     variant.name,
-                    params={"variant": config["variant"][variant.name]},
+                    config={**config, "variant": {variant.name: config["variant"][variant.name]}},
                     metrics={**metrics_of(summary), **stats.iloc[0].to_dict()},
                     table=table,
                     dataset=dataset_table,

@@ -23,6 +23,12 @@ _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization|cred
 REDACTED = "***"
 
 
+def _hidden(key: object, value: object) -> bool:
+    """A secret-looking key with a value; `*_env` keys only name the variable holding a secret."""
+    name = str(key)
+    return bool(_SECRET_KEY.search(name)) and not name.endswith("_env") and value not in (None, "")
+
+
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested config -> flat params; values under secret-looking keys are never logged."""
     flat: dict[str, str] = {}
@@ -30,7 +36,7 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat.update(flatten(value, f"{name}."))
-        elif _SECRET_KEY.search(str(key)) and value not in (None, ""):
+        elif _hidden(key, value):
             flat[name] = REDACTED
         else:
             flat[name] = str(value)[:6000]  # MLflow's limit on a param value
@@ -40,7 +46,7 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 def redact(config: Any) -> Any:
     """The same config with secret-looking values replaced, for logging it whole."""
     if isinstance(config, Mapping):
-        return {k: REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v)
+        return {k: REDACTED if _hidden(k, v) else redact(v)
                 for k, v in config.items()}
     if isinstance(config, list):
         return [redact(v) for v in config]
@@ -79,7 +85,7 @@ class Tracker:
     def log_variant(
         self,
         variant: str,
-        params: Mapping[str, Any],
+        config: Mapping[str, Any],
         metrics: Mapping[str, float],
         table: pd.DataFrame,
         dataset: pd.DataFrame,
@@ -89,7 +95,9 @@ class Tracker:
     ) -> str:
         with mlflow.start_run(experiment_id=self.experiment_id, run_name=variant, nested=True,
                               tags={**tags, "variant": variant}) as run:
-            mlflow.log_params(flatten(redact(dict(params))))
+            clean = redact(config)
+            mlflow.log_params(flatten(clean))
+            mlflow.log_dict(clean, "config.yaml")
             mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
             with warnings.catch_warnings():
                 # MLflow registers its local-file source twice and warns that it is ambiguous.

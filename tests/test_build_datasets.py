@@ -86,3 +86,10 @@ def test_build_reproduces_the_shipped_files(tmp_path: Path) -> None:
     assert sorted(built) == sorted(shipped)
     for name, data in built.items():
         assert data == shipped[name], f"{name} differs from the shipped file: rerun the build"
+
+
+def test_data_folders_never_shadow_packages() -> None:
+    """An __init__.py in datasets/ or runs/ would shadow the `datasets` package on import."""
+    root = Path(__file__).resolve().parents[1]
+    assert not (root / "datasets" / "__init__.py").exists()
+    assert not (root / "runs" / "__init__.py").exists()

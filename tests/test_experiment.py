@@ -1,11 +1,13 @@
 """The main job end to end into a real MLflow store (sqlite under a temp folder)."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import conversation
 from mlflow.tracking import MlflowClient
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,8 +51,11 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
         for metric in VARIANT_METRICS:
             assert metric in child.data.metrics, (child.info.run_name, metric)
         assert "mlflow.source.git.commit" in child.data.tags
-        assert child.data.params["variant._target_"].startswith("evals.variants.")
-        assert {a.path for a in client.list_artifacts(child.info.run_id)} >= {"replies.json", "replies.parquet"}
+        name = child.info.run_name
+        assert child.data.params[f"variant.{name}._target_"].startswith("evals.variants.")
+        assert child.data.params["dataset.name"] == "wmt24_chat"  # the whole config, this variant only
+        assert not any(k.startswith("variant.") and not k.startswith(f"variant.{name}.") for k in child.data.params)
+        assert {a.path for a in client.list_artifacts(child.info.run_id)} >= {"replies.json", "replies.parquet", "config.yaml"}
         inputs = child.inputs.dataset_inputs
         assert len(inputs) == 1 and inputs[0].dataset.name == "wmt24_chat" and inputs[0].dataset.digest
         table = pd.read_parquet(client.download_artifacts(child.info.run_id, "replies.parquet", str(tmp_path)))
@@ -69,6 +74,20 @@ def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:
     parents, children = runs_of(client)
     assert len(parents) == 2
     assert sorted(c.info.run_name for c in children) == ["human", "rules"]
+
+
+def test_skipped_rows_are_counted_logged_and_reported(tmp_path: Path) -> None:
+    good = conversation("c1").model_dump(exclude_none=True)
+    bad = {**good, "conversation_id": "c2", "language": None}
+    path = tmp_path / "chats.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
+    out, client = run_job(tmp_path, "dataset=file", f"dataset.path={path}", "dataset.on_error=skip",
+                          "variant=[rules]")
+    assert f"skipped {path}: line 2: field 'language'" in " ".join(out.stderr.split())
+    parents, _ = runs_of(client)
+    assert parents[0].data.metrics["dataset.rows_skipped"] == 1
+    report = Path(client.download_artifacts(parents[0].info.run_id, "report/report.md", str(tmp_path)))
+    assert "1 malformed rows skipped" in report.read_text() and "line 2: field 'language'" in report.read_text()
 
 
 @pytest.mark.slow

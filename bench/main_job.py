@@ -1,0 +1,70 @@
+"""Times the quick start's main job (after installation) and records its peak memory.
+
+    .venv/bin/python bench/main_job.py --repeat 3
+
+Each repeat runs `chatbot-evals run` in a fresh temporary folder (a new MLflow store every time,
+so the store's first-time set-up is included). Figures go to bench/results/main_job.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one_run(overrides: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one main job in a child process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-c",
+               "import resource, sys; from evals.cli import main; code = main(['run', *sys.argv[1:]]); "
+               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)",
+               *overrides]
+        start = time.perf_counter()
+        out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True)
+        wall = time.perf_counter() - start
+    peak_kb = int(out.stderr.strip().splitlines()[-1])
+    return wall, peak_kb / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "main_job.json")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides passed to the job")
+    args = parser.parse_args()
+    walls, peaks = [], []
+    for i in range(args.repeat):
+        wall, peak = one_run(args.overrides)
+        walls.append(wall)
+        peaks.append(peak)
+        print(f"run {i + 1}: {wall:.1f} s, peak RSS {peak:.0f} MB", flush=True)
+    result = {
+        "what": "chatbot-evals run (default: wmt24_chat, human/retrieval/rules, 3 scorers)",
+        "overrides": args.overrides,
+        "runs": args.repeat,
+        "wall_s": walls,
+        "wall_s_median": statistics.median(walls),
+        "peak_rss_mb": peaks,
+        "peak_rss_mb_median": statistics.median(peaks),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"median {result['wall_s_median']:.1f} s, peak RSS median {result['peak_rss_mb_median']:.0f} MB "
+          f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
