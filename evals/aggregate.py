@@ -111,12 +111,26 @@ def _bootstrap(num: np.ndarray, den: np.ndarray, n_boot: int, confidence: float,
 
 
 def reply_stats(replies: pd.DataFrame) -> pd.DataFrame:
-    """Per-variant counts of replies, errors and hand-offs, and latency percentiles."""
+    """Per variant: replies, errors, hand-offs, cache hits, latency, tokens, cost, PII redacted.
+
+    Token and cost sums are NaN when no reply reported them (unknown is not zero).
+    """
     grouped = replies.groupby("variant", sort=False)
-    return pd.DataFrame({
+    stats = pd.DataFrame({
         "replies": grouped.size(),
         "errors": grouped["error"].apply(lambda e: int(e.notna().sum())),
         "handoffs": grouped["escalated"].sum().astype(int),
         "latency_p50_s": grouped["latency_s"].median(),
         "latency_p95_s": grouped["latency_s"].quantile(0.95),
+        "latency_mean_s": grouped["latency_s"].mean(),
     })
+    if "cached" in replies:
+        stats["cached"] = grouped["cached"].sum().astype(int)
+    for column in ("prompt_tokens", "completion_tokens", "cost_usd"):
+        if column in replies:
+            stats[column] = grouped[column].apply(lambda v: v.sum() if v.notna().any() else float("nan"))
+    if "cost_usd" in replies:
+        stats["cost_per_reply_usd"] = stats["cost_usd"] / stats["replies"]
+    for column in (c for c in replies.columns if c.startswith("pii_")):
+        stats[column] = grouped[column].sum()
+    return stats

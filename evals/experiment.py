@@ -18,6 +18,7 @@ from evals.aggregate import reply_stats, summarise
 from evals.errors import UserError
 from evals.load import build_cases, load_conversations, sample_conversations
 from evals.replay import replay_sync
+from evals.cache import ReplyCache
 from evals.config import PROJECT_ROOT
 from evals.tracking import Tracker, git_commit
 from evals.types import Case, Reply, Score, Scorer, Variant
@@ -65,6 +66,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     tags = {"dataset": data_cfg.name, **({"mlflow.source.git.commit": commit} if commit else {})}
     tracker = Tracker(cfg.tracking.uri, cfg.experiment, cfg.tracking.artifact_root)
     dataset_table = cases_table(cases)
+    cache = ReplyCache(cfg.replay.cache) if cfg.replay.cache else None
 
     all_replies: list[pd.DataFrame] = []
     summaries: list[pd.DataFrame] = []
@@ -75,7 +77,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 variant.prepare(cases)
                 task = progress.add_task(variant.name, total=len(cases))
                 replies = replay_sync(variant, cases, cfg.replay.concurrency,
-                                      on_reply=lambda _r, t=task: progress.advance(t))
+                                      on_reply=lambda _r, t=task: progress.advance(t), cache=cache)
                 scores = [s.score(c, r) for c, r in zip(cases, replies) for s in scorers]
                 table = reply_table(cases, replies, scores)
                 summary = summarise(score_frame(cases, scores), scorers, cfg.aggregate.bootstrap,
@@ -153,6 +155,12 @@ def reply_table(cases: Sequence[Case], replies: Sequence[Reply], scores: Sequenc
     base["latency_s"] = [r.latency_s for r in replies]
     base["note"] = [r.note for r in replies]
     base["error"] = [r.error for r in replies]
+    base["cached"] = [r.cached for r in replies]
+    base["prompt_tokens"] = pd.array([r.prompt_tokens for r in replies], dtype="Int64")
+    base["completion_tokens"] = pd.array([r.completion_tokens for r in replies], dtype="Int64")
+    base["cost_usd"] = pd.array([r.cost_usd for r in replies], dtype="Float64")
+    for kind in sorted({k for r in replies for k in r.redacted}):
+        base[f"pii_{kind}"] = [r.redacted.get(kind, 0) for r in replies]
     by_case = {c: i for i, c in enumerate(base["case_id"])}
     for scorer in dict.fromkeys(s.scorer for s in scores):
         mine = [s for s in scores if s.scorer == scorer]

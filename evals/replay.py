@@ -1,15 +1,25 @@
-"""Variant x cases -> replies: each decision point replayed, errors recorded per reply."""
+"""Variant x cases -> replies: cached replies first, then the rest by a bounded worker pool.
+
+A variant that raises does not stop the run: the reply carries the error (after the
+variant's own retries) and is counted as unscored downstream. Replies of variants with a
+fingerprint are written to the cache the moment they arrive, so a killed run loses nothing.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from evals.cache import ReplyCache, cache_key
 from evals.errors import UserError
-from evals.types import Case, Reply, Variant
+from evals.types import Answer, Case, Inquiry, Reply, Variant
 
 OnReply = Callable[[Reply], None]
+_CACHED_FIELDS = ("text", "escalated", "latency_s", "note", "prompt_tokens", "completion_tokens",
+                  "cost_usd", "redacted")
 
 
 async def replay(
@@ -17,37 +27,59 @@ async def replay(
     cases: Sequence[Case],
     concurrency: int = 8,
     on_reply: OnReply | None = None,
+    cache: ReplyCache | None = None,
 ) -> list[Reply]:
-    """Ask the variant at every case; replies come back in case order.
-
-    A variant that raises does not stop the run: the reply carries the error and is
-    counted as unscored downstream.
-    """
+    """Ask the variant at every case; replies come back in case order."""
+    concurrency = int(getattr(variant, "concurrency", None) or concurrency)
     if concurrency < 1:
         raise UserError(f"replay.concurrency must be at least 1, got {concurrency}")
-    gate = asyncio.Semaphore(concurrency)
+    inquiries = [c.inquiry() for c in cases]
+    fingerprint = variant.fingerprint() if cache and hasattr(variant, "fingerprint") else None
+    keys = [cache_key(fingerprint, q) for q in inquiries] if fingerprint is not None else []
+    replies: list[Reply | None] = [None] * len(cases)
 
-    async def one(case: Case) -> Reply:
-        async with gate:
-            reply = await _ask(variant, case)
+    def done(i: int, reply: Reply) -> None:
+        replies[i] = reply
         if on_reply is not None:
             on_reply(reply)
-        return reply
 
-    return list(await asyncio.gather(*(one(c) for c in cases)))
+    if keys and cache is not None:
+        for i, value in _lookup(cache, keys).items():
+            done(i, Reply(inquiries[i].case_id, variant.name, cached=True, **value))
+
+    todo = asyncio.Queue[int]()
+    for i, reply in enumerate(replies):
+        if reply is None:
+            todo.put_nowait(i)
+
+    async def worker() -> None:
+        while not todo.empty():
+            i = todo.get_nowait()
+            reply = await _ask(variant, inquiries[i])
+            if keys and cache is not None and reply.error is None:
+                cache.put(keys[i], variant.name, {f: getattr(reply, f) for f in _CACHED_FIELDS})
+            done(i, reply)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, todo.qsize()))))
+    return [r for r in replies if r is not None]
 
 
-async def _ask(variant: Variant, case: Case) -> Reply:
+def _lookup(cache: ReplyCache, keys: Sequence[str]) -> dict[int, dict[str, Any]]:
+    found = cache.get_many(keys)
+    return {i: found[k] for i, k in enumerate(keys) if k in found}
+
+
+async def _ask(variant: Variant, inquiry: Inquiry) -> Reply:
     start = time.perf_counter()
     try:
-        answer = await variant.respond(case.inquiry())
+        answer: Answer = await variant.respond(inquiry)
     except Exception as exc:  # any bot failure is data about the bot, not a crash
-        return Reply(case.case_id, variant.name, "", False, time.perf_counter() - start,
+        return Reply(inquiry.case_id, variant.name, "", False, time.perf_counter() - start,
                      error=f"{type(exc).__name__}: {exc}")
-    return Reply(case.case_id, variant.name, answer.text, answer.escalated,
-                 time.perf_counter() - start, note=answer.note)
+    return Reply(inquiry.case_id, variant.name, latency_s=time.perf_counter() - start,
+                 **dataclasses.asdict(answer))
 
 
 def replay_sync(variant: Variant, cases: Sequence[Case], concurrency: int = 8,
-                on_reply: OnReply | None = None) -> list[Reply]:
-    return asyncio.run(replay(variant, cases, concurrency, on_reply))
+                on_reply: OnReply | None = None, cache: ReplyCache | None = None) -> list[Reply]:
+    return asyncio.run(replay(variant, cases, concurrency, on_reply, cache))

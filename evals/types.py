@@ -7,7 +7,7 @@ report exactly which field of which row is wrong. Everything downstream is a fro
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -152,7 +152,11 @@ class Answer:
 
     text: str
     escalated: bool
-    note: str = ""  # why it answered so (e.g. retrieved case, matched rule)
+    note: str = ""  # why it answered so (e.g. retrieved case, matched rule, tool call)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None  # None: unknown (no price for the model), never a silent 0
+    redacted: dict[str, int] = field(default_factory=dict)  # PII kind -> count, never the values
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,11 @@ class Reply:
     latency_s: float
     note: str = ""
     error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    redacted: dict[str, int] = field(default_factory=dict)
+    cached: bool = False  # served from the reply cache (no call made in this run)
 
 
 @dataclass(frozen=True)
@@ -183,7 +192,11 @@ class Score:
 
 
 class Variant(Protocol):
-    """A chatbot (or the human agents) answering inquiries."""
+    """A chatbot (or the human agents) answering inquiries.
+
+    Optional: `concurrency` (int, how many inquiries at once) and `fingerprint()` (a dict of
+    everything that determines its answers; a variant that has one gets its replies cached).
+    """
 
     name: str
 

@@ -22,7 +22,7 @@ def composed(*overrides: str):
 
 
 def test_every_group_has_options() -> None:
-    assert {"dataset", "variant", "scorer", "tracking"} <= set(GROUPS)
+    assert {"dataset", "variant", "scorer", "tracking", "prices"} <= set(GROUPS)
     assert len(OPTIONS) >= 9
 
 

@@ -1,0 +1,723 @@
+"""A real HTTP server on 127.0.0.1 that stands in for the services an evaluation talks to.
+
+Two API routes:
+
+* ``POST /v1/chat/completions`` -- an OpenAI-compatible chat-completions endpoint whose answers
+  the official ``openai`` client parses (it needs ``Authorization: Bearer <non-empty>``);
+* ``POST /bot`` -- the team bot contract: ``{"conversation_id", "case_id", "language",
+  "channel", "messages": [{"role": "customer"|"agent"|"bot", "text"}]}`` in,
+  ``{"reply", "handoff", "reason"}`` out;
+
+plus ``GET /stats`` (attempt counts) and ``POST /reset``.
+
+Everything is deterministic. Each request has a *key*: the sha256 of the canonical JSON of its
+conversation part (chat: ``messages``, ``model`` and whether ``tools`` were sent; bot:
+``messages``). A retry of the same request is therefore the next attempt of the same key. The
+answer text is derived from the key, and so is fault injection: a key whose hash falls in
+``[0, fail_rate)`` of the unit interval fails its first attempt (429 or 500, picked by another
+bit of the hash), one in ``[fail_rate, fail_rate + hang_rate)`` hangs ``hang_s`` on its first
+attempt before answering; every later attempt of a key is answered normally.
+
+Use it in-process with :class:`LoopbackServer` (a background thread with its own event loop)::
+
+    with LoopbackServer(ServerConfig(latency_s=0.01)) as server:
+        client = openai.AsyncOpenAI(base_url=server.openai_url, api_key="k")
+
+or as its own process (prints ``READY http://127.0.0.1:PORT`` once listening)::
+
+    python -m evals.loopback.server --latency 0.1 --fail-rate 0.2 --no-record
+
+Per-request work is kept small (no access log, no per-request logging) so that one process
+serves several hundred requests per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+__all__ = [
+    "Faults",
+    "ServerConfig",
+    "LoopbackServer",
+    "make_app",
+    "chat_key",
+    "bot_key",
+    "request_key",
+    "planned_fault",
+    "HANDOFF_TOOL",
+    "HANDOFF_REASON",
+    "HANDOFF_TEXT",
+    "main",
+]
+
+HOST = "127.0.0.1"
+HANDOFF_TOOL = "transfer_to_human"
+HANDOFF_REASON = "customer asked for a person"
+HANDOFF_TEXT = "I will transfer you to a colleague from our support team."
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+BOT_ROLES = frozenset({"customer", "agent", "bot"})
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+@dataclass
+class Faults:
+    """Which first attempts go wrong, decided by each request key's hash."""
+
+    fail_rate: float = 0.0  # share of distinct requests whose FIRST attempt fails (429 or 500)
+    hang_rate: float = 0.0  # share of distinct requests whose FIRST attempt hangs hang_s first
+    hang_s: float = 5.0
+    retry_after_s: float | None = None  # sent as Retry-After header on 429s
+
+    def __post_init__(self) -> None:
+        for name in ("fail_rate", "hang_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {value!r}")
+        if self.fail_rate + self.hang_rate > 1.0 + 1e-9:
+            raise ValueError("fail_rate + hang_rate must not exceed 1")
+        if not (self.hang_s >= 0 and math.isfinite(self.hang_s)):
+            raise ValueError(f"hang_s must be a finite number >= 0, got {self.hang_s!r}")
+        if self.retry_after_s is not None and not self.retry_after_s >= 0:
+            raise ValueError(f"retry_after_s must be >= 0, got {self.retry_after_s!r}")
+
+
+@dataclass
+class ServerConfig:
+    latency_s: float = 0.0  # added to every answered request (asyncio.sleep)
+    faults: Faults = field(default_factory=Faults)
+    # the last customer message asks for a person
+    handoff_pattern: str = r"(?i)\b(human|person|agent|manager)\b"
+    record_bodies: bool = True  # keep every received JSON body (for tests); benchmarks turn it off
+
+    def __post_init__(self) -> None:
+        if not (self.latency_s >= 0 and math.isfinite(self.latency_s)):
+            raise ValueError(f"latency_s must be a finite number >= 0, got {self.latency_s!r}")
+        re.compile(self.handoff_pattern)  # fail early on a bad pattern
+
+
+# --------------------------------------------------------------------------------------------
+# keys and faults
+
+
+def request_key(part: dict[str, Any]) -> str:
+    """sha256 hex digest of the canonical JSON of ``part``."""
+    canonical = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def chat_key(body: dict[str, Any]) -> str:
+    """Key of a chat-completions request: its messages, model and whether tools were sent."""
+    return request_key(
+        {"messages": body.get("messages"), "model": body.get("model"),
+         "tools": bool(body.get("tools"))}
+    )
+
+
+def bot_key(body: dict[str, Any]) -> str:
+    """Key of a bot request: its messages."""
+    return request_key({"messages": body.get("messages")})
+
+
+def _unit(key: str) -> float:
+    """Map a hex key to [0, 1) (52 bits, exact in a float)."""
+    return int(key[:13], 16) / float(1 << 52)
+
+
+def planned_fault(key: str, attempt: int, faults: Faults) -> str | None:
+    """The fault of attempt ``attempt`` (1-based) of ``key``: "429", "500", "hang" or None."""
+    if attempt != 1:
+        return None
+    u = _unit(key)
+    if u < faults.fail_rate:
+        return "429" if int(key[-1], 16) % 2 == 0 else "500"
+    if u < faults.fail_rate + faults.hang_rate:
+        return "hang"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# shared state
+
+
+class _State:
+    """Counters and recordings of one server; mutated on the server loop, read from any thread."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.handoff_re = re.compile(config.handoff_pattern)
+        self.lock = threading.Lock()
+        self.total = 0
+        self.attempts: dict[str, int] = {}
+        self.received: list[Any] = []
+        self.tokens_seen: set[str] = set()
+        self.closing = asyncio.Event()  # set on shutdown: ends hangs at once
+
+    def count_request(self) -> None:
+        with self.lock:
+            self.total += 1
+
+    def count_attempt(self, key: str) -> int:
+        with self.lock:
+            n = self.attempts.get(key, 0) + 1
+            self.attempts[key] = n
+            return n
+
+    def record(self, body: Any) -> None:
+        if self.config.record_bodies:
+            with self.lock:
+                self.received.append(body)
+
+    def saw_token(self, token: str) -> None:
+        with self.lock:
+            self.tokens_seen.add(token)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.total = 0
+            self.attempts.clear()
+            self.received.clear()
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return {"requests": self.total, "by_key": dict(self.attempts)}
+
+    async def hang(self) -> None:
+        try:
+            async with asyncio.timeout(self.config.faults.hang_s):
+                await self.closing.wait()
+        except TimeoutError:
+            pass
+
+
+_STATE: web.AppKey[_State] = web.AppKey("loopback_state", _State)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
+
+
+def _error(status: int, message: str, type_: str, code: str | None = None,
+           headers: dict[str, str] | None = None) -> web.Response:
+    return _json({"error": {"message": message, "type": type_, "param": None, "code": code}},
+                 status=status, headers=headers)
+
+
+async def _read_json(request: web.Request) -> tuple[bool, Any]:
+    raw = await request.read()
+    try:
+        return True, json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return False, None
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def _text_of(content: Any) -> str:
+    """Plain text of a chat message content: a string, a list of parts, or null."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content
+                        if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+async def _fault_or_wait(state: _State, key: str, request_id: str) -> web.Response | None:
+    """Apply the planned fault of this attempt (an error response, or a hang) and the latency."""
+    faults = state.config.faults
+    attempt = state.count_attempt(key)
+    fault = planned_fault(key, attempt, faults)
+    if fault == "429":
+        headers = {"x-request-id": request_id}
+        if faults.retry_after_s is not None:
+            headers["Retry-After"] = f"{faults.retry_after_s:g}"
+        return _error(429, "Rate limit reached (injected by the loopback server).",
+                      "rate_limit_exceeded", "rate_limit_exceeded", headers=headers)
+    if fault == "500":
+        return _error(500, "The server had an error while processing your request "
+                      "(injected by the loopback server).", "server_error",
+                      headers={"x-request-id": request_id})
+    if fault == "hang":
+        await state.hang()
+    if state.config.latency_s > 0:
+        await asyncio.sleep(state.config.latency_s)
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# chat completions
+
+
+def _validate_chat(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "'model' is required and must be a non-empty string."
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' is required and must be a non-empty array."
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            return f"messages[{i}] must be an object."
+        if m.get("role") not in CHAT_ROLES:
+            return f"messages[{i}].role must be one of {sorted(CHAT_ROLES)}."
+        content = m.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            return f"messages[{i}].content must be a string, an array of parts or null."
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        return "'tools' must be an array."
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is not None and (type(value) is not int or value < 1):
+            return f"'{name}' must be a positive integer."
+    return None
+
+
+def _tool_names(tools: Any) -> set[str]:
+    names: set[str] = set()
+    for tool in tools or ():
+        if isinstance(tool, dict):
+            fn = tool.get("function")
+            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                names.add(fn["name"])
+    return names
+
+
+def chat_completion(body: dict[str, Any], key: str, handoff_re: re.Pattern[str]) -> dict[str, Any]:
+    """The deterministic ChatCompletion answer to a (valid) request body."""
+    messages: list[dict[str, Any]] = body["messages"]
+    last_user = None
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            last_user = i
+            break
+    wants_person = last_user is not None and bool(
+        handoff_re.search(_text_of(messages[last_user].get("content"))))
+    # after the transfer tool was called (and answered), a model answers with text, not a new call
+    tool_already_used = last_user is not None and any(
+        m.get("role") == "tool" or m.get("tool_calls") for m in messages[last_user + 1:])
+    prompt_tokens = sum(_words(_text_of(m.get("content"))) for m in messages)
+
+    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+    if (wants_person and HANDOFF_TOOL in _tool_names(body.get("tools"))
+            and body.get("tool_choice") != "none" and not tool_already_used):
+        message["tool_calls"] = [{
+            "id": f"call_{key[:24]}",
+            "type": "function",
+            "function": {"name": HANDOFF_TOOL,
+                         "arguments": json.dumps({"reason": HANDOFF_REASON})},
+        }]
+        finish_reason = "tool_calls"
+        completion_tokens = 1
+    else:
+        text = HANDOFF_TEXT if wants_person else f"Thanks for your message. (ref {key[:8]})"
+        words = text.split()
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        finish_reason = "stop"
+        if limit is not None and len(words) > limit:
+            words = words[:limit]
+            text = " ".join(words)
+            finish_reason = "length"
+        message["content"] = text
+        completion_tokens = len(words)
+    return {
+        "id": f"chatcmpl-{key[:29]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "system_fingerprint": "fp_loopback",
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+async def _handle_chat(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    state.count_request()
+    token = _bearer(request.headers.get("Authorization"))
+    if token is None:
+        return _error(401, "You didn't provide an API key. Send 'Authorization: Bearer <key>'.",
+                      "invalid_request_error", "invalid_api_key")
+    state.saw_token(token)
+    ok, body = await _read_json(request)
+    if not ok:
+        return _error(400, "The request body is not valid JSON.", "invalid_request_error")
+    state.record(body)
+    problem = _validate_chat(body)
+    if problem:
+        return _error(400, problem, "invalid_request_error")
+    key = chat_key(body)
+    request_id = f"req_{key[:24]}"
+    failed = await _fault_or_wait(state, key, request_id)
+    if failed is not None:
+        return failed
+    return _json(chat_completion(body, key, state.handoff_re), headers={"x-request-id": request_id})
+
+
+# --------------------------------------------------------------------------------------------
+# team bot
+
+
+def _validate_bot(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object."
+    for name in ("conversation_id", "case_id", "language"):
+        if not isinstance(body.get(name), str):
+            return f"'{name}' is required and must be a string."
+    channel = body.get("channel")
+    if channel is not None and not isinstance(channel, str):
+        return "'channel' must be a string or null."
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return "'messages' is required and must be an array."
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            return f"messages[{i}] must be an object."
+        if m.get("role") not in BOT_ROLES:
+            return f"messages[{i}].role must be one of {sorted(BOT_ROLES)}."
+        if not isinstance(m.get("text"), str):
+            return f"messages[{i}].text must be a string."
+    return None
+
+
+def bot_reply(body: dict[str, Any], key: str, handoff_re: re.Pattern[str]) -> dict[str, Any]:
+    """The deterministic bot answer to a (valid) request body."""
+    last_customer = next((m["text"] for m in reversed(body["messages"])
+                          if m["role"] == "customer"), None)
+    if last_customer is not None and handoff_re.search(last_customer):
+        return {"reply": HANDOFF_TEXT, "handoff": True, "reason": HANDOFF_REASON}
+    return {"reply": f"Thank you for contacting us. (ref {key[:8]})", "handoff": False,
+            "reason": None}
+
+
+async def _handle_bot(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    state.count_request()
+    token = _bearer(request.headers.get("Authorization"))
+    if token is not None:  # the bot needs no key, but one that is sent is noted like the others
+        state.saw_token(token)
+    ok, body = await _read_json(request)
+    if not ok:
+        return _error(400, "The request body is not valid JSON.", "invalid_request")
+    state.record(body)
+    problem = _validate_bot(body)
+    if problem:
+        return _error(400, problem, "invalid_request")
+    key = bot_key(body)
+    request_id = f"req_{key[:24]}"
+    failed = await _fault_or_wait(state, key, request_id)
+    if failed is not None:
+        return failed
+    return _json(bot_reply(body, key, state.handoff_re), headers={"x-request-id": request_id})
+
+
+# --------------------------------------------------------------------------------------------
+# stats and app
+
+
+async def _handle_stats(request: web.Request) -> web.Response:
+    return _json(request.app[_STATE].stats())
+
+
+async def _handle_reset(request: web.Request) -> web.Response:
+    request.app[_STATE].reset()
+    return _json({"reset": True})
+
+
+def make_app(config: ServerConfig | None = None, *, state: _State | None = None) -> web.Application:
+    """The aiohttp application (routes above) for ``config``."""
+    app = web.Application()
+    app[_STATE] = state if state is not None else _State(config or ServerConfig())
+    app.router.add_post("/v1/chat/completions", _handle_chat)
+    app.router.add_post("/bot", _handle_bot)
+    app.router.add_get("/stats", _handle_stats)
+    app.router.add_post("/reset", _handle_reset)
+    return app
+
+
+async def _serve(state: _State, port: int, on_ready: Callable[[str], None],
+                 stop: asyncio.Event) -> None:
+    """Listen on 127.0.0.1:port, call ``on_ready(base_url)``, serve until ``stop`` is set."""
+    runner = web.AppRunner(make_app(state=state), access_log=None, handle_signals=False,
+                           shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, HOST, port, reuse_address=True)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        on_ready(f"http://{HOST}:{bound_port}")
+        await stop.wait()
+    finally:
+        state.closing.set()  # end hangs now instead of waiting hang_s
+        await runner.cleanup()
+
+
+# --------------------------------------------------------------------------------------------
+# in-process server
+
+
+class LoopbackServer:
+    """Runs the app on 127.0.0.1 (a free port by default) in a background thread.
+
+    ``with LoopbackServer(config) as server: ...`` -- counters and recordings are read through
+    properties; they are consistent once the calls being inspected have completed.
+    """
+
+    def __init__(self, config: ServerConfig | None = None, *, port: int = 0) -> None:
+        self.config = config or ServerConfig()
+        self._requested_port = port
+        self._state: _State | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.base_url: str = ""
+
+    # lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> LoopbackServer:
+        if self._thread is not None:
+            raise RuntimeError("the server is already running")
+        self._state = _State(self.config)
+        self._ready.clear()
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name="loopback-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=30):
+            raise RuntimeError("the loopback server did not start within 30 s")
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            error = self._error
+            raise RuntimeError(f"the loopback server failed to start: {error}") from error
+        return self
+
+    def stop(self) -> None:
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None:
+            return
+        if loop is not None and stop is not None:
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the loop has already finished
+                pass
+        thread.join(timeout=30)
+        if thread.is_alive():
+            raise RuntimeError("the loopback server thread did not stop within 30 s")
+        self._thread = self._loop = self._stop = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(); the thread ends either way
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    async def _main(self) -> None:
+        assert self._state is not None
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+
+        def ready(url: str) -> None:
+            self.base_url = url
+            self._ready.set()
+
+        await _serve(self._state, self._requested_port, ready, self._stop)
+
+    # addresses ---------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    @property
+    def openai_url(self) -> str:
+        return self.base_url + "/v1"
+
+    @property
+    def bot_url(self) -> str:
+        return self.base_url + "/bot"
+
+    # observations (copies, taken under the lock) -------------------------------------------
+
+    def _need_state(self) -> _State:
+        if self._state is None:
+            raise RuntimeError("the server has not been started")
+        return self._state
+
+    @property
+    def received(self) -> list[Any]:
+        """Every JSON body received on the API routes, in arrival order (if record_bodies)."""
+        state = self._need_state()
+        with state.lock:
+            return list(state.received)
+
+    @property
+    def attempts(self) -> dict[str, int]:
+        """Attempts per request key."""
+        state = self._need_state()
+        with state.lock:
+            return dict(state.attempts)
+
+    @property
+    def total_requests(self) -> int:
+        """Every request received on the two API routes, rejected ones (401, 400) included."""
+        state = self._need_state()
+        with state.lock:
+            return state.total
+
+    @property
+    def tokens_seen(self) -> set[str]:
+        """The distinct bearer tokens received (only held here, never logged)."""
+        state = self._need_state()
+        with state.lock:
+            return set(state.tokens_seen)
+
+    def stats(self) -> dict[str, Any]:
+        return self._need_state().stats()
+
+    def reset(self) -> None:
+        """Clear the counts and recorded bodies (like ``POST /reset``)."""
+        self._need_state().reset()
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within [0, 1], got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m evals.loopback.server",
+        description=(
+            "Loopback test server on 127.0.0.1: an OpenAI-compatible POST /v1/chat/completions "
+            "(needs 'Authorization: Bearer <any>'), the team bot contract POST /bot, GET /stats "
+            "and POST /reset. Prints 'READY http://127.0.0.1:PORT' once listening, then serves "
+            "until SIGTERM or SIGINT."),
+        epilog=(
+            "Faults are decided per distinct request (a sha256 key of its conversation) and hit "
+            "only its first attempt; a retry of the same request is answered normally."),
+    )
+    parser.add_argument("--port", type=int, default=0,
+                        help="port to listen on (default 0: a free port chosen by the OS)")
+    parser.add_argument("--latency", type=_non_negative, default=0.0, metavar="SECONDS",
+                        help="delay added to every answered request (default 0)")
+    parser.add_argument("--fail-rate", type=_rate, default=0.0, metavar="SHARE",
+                        help="share of distinct requests whose first attempt fails with 429 or "
+                             "500 (default 0)")
+    parser.add_argument("--hang-rate", type=_rate, default=0.0, metavar="SHARE",
+                        help="share of distinct requests whose first attempt hangs --hang-s "
+                             "before answering (default 0)")
+    parser.add_argument("--hang-s", type=_non_negative, default=5.0, metavar="SECONDS",
+                        help="how long a hanging attempt hangs (default 5)")
+    parser.add_argument("--retry-after", type=_non_negative, default=None, metavar="SECONDS",
+                        help="send this as the Retry-After header on 429s (default: no header)")
+    parser.add_argument("--handoff-pattern", default=ServerConfig.handoff_pattern,
+                        metavar="REGEX",
+                        help="regex on the last customer message that asks for a person "
+                             "(default %(default)r)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="do not keep received request bodies in memory (for benchmarks)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    return ServerConfig(
+        latency_s=args.latency,
+        faults=Faults(fail_rate=args.fail_rate, hang_rate=args.hang_rate, hang_s=args.hang_s,
+                      retry_after_s=args.retry_after),
+        handoff_pattern=args.handoff_pattern,
+        record_bodies=not args.no_record,
+    )
+
+
+async def _cli_main(config: ServerConfig, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    def ready(url: str) -> None:
+        sys.stdout.write(f"READY {url}\n")
+        sys.stdout.flush()
+
+    await _serve(_State(config), port, ready, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error("--port must be within 0..65535")
+    try:
+        config = config_from_args(args)
+    except (ValueError, re.error) as exc:
+        parser.error(str(exc))
+    asyncio.run(_cli_main(config, args.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

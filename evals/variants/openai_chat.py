@@ -1,0 +1,171 @@
+"""A bot behind any OpenAI-compatible chat-completions API (OpenAI, vLLM, Ollama, llama.cpp).
+
+Hand-off is a tool the model can call (`transfer_to_human` with a reason); for models without
+tools, `handoff: phrase` reads it from the reply text instead. The API key is read from the
+environment variable named in the config, so it never sits in a config, a log or MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import openai
+
+from evals.cache import text_hash
+from evals.endpoint import Endpoint, EndpointLimits, Retryable, retry_after_seconds
+from evals.errors import UserError
+from evals.handoff import HandoffDetector
+from evals.pii import PiiRedactor, should_redact
+from evals.types import Answer, Case, Inquiry
+
+TRANSFER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "transfer_to_human",
+        "description": "Hand the conversation over to a human support agent, who takes over now.",
+        "parameters": {
+            "type": "object",
+            "properties": {"reason": {"type": "string", "description": "why a person should take over"}},
+            "required": ["reason"],
+        },
+    },
+}
+_ROLES = {"customer": "user", "agent": "assistant", "bot": "assistant"}
+
+
+def price_of(model: str, prices: Mapping[str, Mapping[str, float]] | None,
+             prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+    """Cost in USD from a per-model table of prices per million tokens; None when unknown."""
+    price = (prices or {}).get(model)
+    if price is None or prompt_tokens is None or completion_tokens is None:
+        return None
+    return (prompt_tokens * price["input_per_mtok"] + completion_tokens * price["output_per_mtok"]) / 1e6
+
+
+def as_retryable(exc: openai.OpenAIError) -> Exception:
+    """429, 5xx, timeouts and dropped connections are retried; anything else is final."""
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return Retryable(f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500):
+        headers = exc.response.headers
+        after_ms = headers.get("retry-after-ms")
+        after = float(after_ms) / 1000 if after_ms else retry_after_seconds(headers.get("retry-after"))
+        return Retryable(f"HTTP {exc.status_code}", retry_after=after)
+    return exc
+
+
+class OpenAIChatBot:
+    def __init__(
+        self,
+        name: str,
+        model: str,
+        system_prompt: str,
+        base_url: str | None = None,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        temperature: float = 0.0,
+        seed: int | None = 0,
+        max_tokens: int = 400,
+        handoff: Literal["tool", "phrase"] = "tool",
+        handoff_patterns: Sequence[str] | None = None,
+        handoff_reply: str = "I'm passing your conversation to a colleague who will take over.",
+        limits: Mapping[str, Any] | None = None,
+        prices: Mapping[str, Mapping[str, float]] | None = None,
+        redact_pii: bool | str = "auto",
+    ) -> None:
+        if handoff not in ("tool", "phrase"):
+            raise UserError(f"handoff must be 'tool' or 'phrase', got {handoff!r}")
+        path = Path(system_prompt)
+        if not path.is_file():
+            raise UserError(f"system_prompt: no such file {system_prompt}")
+        self.name = name
+        self.model = model
+        self.base_url = base_url or "https://api.openai.com/v1"
+        self.api_key_env = api_key_env
+        self.prompt = path.read_text(encoding="utf-8")
+        self.params = {"temperature": temperature, "seed": seed, "max_tokens": max_tokens}
+        self.handoff = handoff
+        self.detector = HandoffDetector(tuple(handoff_patterns)) if handoff_patterns else HandoffDetector()
+        self.handoff_reply = handoff_reply
+        self.limits = EndpointLimits(**(limits or {}))
+        self.concurrency = self.limits.concurrency
+        self.prices = prices
+        self.redactor = PiiRedactor() if should_redact(redact_pii, self.base_url) else None
+        self._client: openai.AsyncOpenAI | None = None
+        self._endpoint: Endpoint | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "kind": "openai_chat", "model": self.model, "base_url": self.base_url,
+            "prompt": text_hash(self.prompt), "params": self.params, "handoff": self.handoff,
+            "tools": text_hash(json.dumps(TRANSFER_TOOL, sort_keys=True)) if self.handoff == "tool"
+            else list(self.detector.patterns),
+            "redact_pii": self.redactor is not None,
+        }
+
+    def prepare(self, cases: Sequence[Case]) -> None:
+        key = "not-needed"
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env, "")
+            if not key:
+                raise UserError(f"variant {self.name}: set the environment variable {self.api_key_env} "
+                                f"to the API key for {self.base_url} (or api_key_env=null if it needs none)")
+        # Retries and timeouts are the endpoint's, the same for every kind of variant.
+        self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=key, max_retries=0,
+                                          timeout=self.limits.timeout_s)
+        self._endpoint = Endpoint(self.limits)
+
+    def messages(self, inquiry: Inquiry) -> tuple[list[dict[str, str]], dict[str, int]]:
+        counts: dict[str, int] = {}
+        out = [{"role": "system", "content": self.prompt.replace("{language}", inquiry.language)}]
+        for turn in inquiry.history:
+            text = turn.text
+            if self.redactor is not None:
+                found = self.redactor.redact(text)
+                text = found.text
+                for kind, n in found.counts.items():
+                    counts[kind] = counts.get(kind, 0) + n
+            out.append({"role": _ROLES[turn.role], "content": text})
+        return out, counts
+
+    async def respond(self, inquiry: Inquiry) -> Answer:
+        if self._client is None or self._endpoint is None:
+            raise RuntimeError("prepare() was not called")
+        messages, redacted = self.messages(inquiry)
+        request: dict[str, Any] = {"model": self.model, "messages": messages, **self.params}
+        if self.handoff == "tool":
+            request["tools"] = [TRANSFER_TOOL]
+        estimate = sum(len(m["content"]) for m in messages) // 4 + int(self.params["max_tokens"])
+        client = self._client
+
+        async def attempt() -> Any:
+            try:
+                return await client.chat.completions.create(**request)
+            except openai.OpenAIError as exc:
+                raise as_retryable(exc) from exc
+
+        completion = await self._endpoint.call(attempt, tokens=estimate)
+        return self._answer(completion, redacted)
+
+    def _answer(self, completion: Any, redacted: dict[str, int]) -> Answer:
+        message = completion.choices[0].message
+        text = message.content or ""
+        usage = completion.usage
+        prompt_tokens = usage.prompt_tokens if usage else None
+        completion_tokens = usage.completion_tokens if usage else None
+        cost = price_of(self.model, self.prices, prompt_tokens, completion_tokens)
+        calls = [c for c in (message.tool_calls or []) if c.function.name == TRANSFER_TOOL["function"]["name"]]
+        if calls:
+            try:
+                reason = json.loads(calls[0].function.arguments or "{}").get("reason", "")
+            except json.JSONDecodeError:
+                reason = calls[0].function.arguments
+            escalated, note = True, f"transfer_to_human: {reason}"
+            text = text or self.handoff_reply
+        else:
+            phrase = self.detector.match(text) if self.handoff == "phrase" else None
+            escalated, note = phrase is not None, (f"hand-off phrase: {phrase!r}" if phrase else "")
+        return Answer(text, escalated, note, prompt_tokens, completion_tokens, cost, redacted)
