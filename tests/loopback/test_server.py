@@ -121,14 +121,15 @@ def test_after_the_transfer_tool_answered_the_model_replies_with_text(
         server: LoopbackServer) -> None:
     async def go():
         async with client_for(server) as client:
-            return await client.chat.completions.create(
-                model="gpt-test", tools=[TRANSFER_TOOL], messages=[
-                {"role": "user", "content": "I want a human"},
-                {"role": "assistant", "content": None, "tool_calls": [{
-                    "id": "call_1", "type": "function",
-                    "function": {"name": HANDOFF_TOOL, "arguments": "{}"}}]},
-                {"role": "tool", "tool_call_id": "call_1", "content": "transferred"},
-            ])
+            return await client.chat.completions.create(model="gpt-test", tools=[TRANSFER_TOOL],
+                                                        messages=messages)
+    messages = [
+        {"role": "user", "content": "I want a human"},
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_1", "type": "function",
+            "function": {"name": HANDOFF_TOOL, "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "transferred"},
+    ]
     out = asyncio.run(go())
     assert out.choices[0].message.tool_calls is None
     assert out.choices[0].message.content == HANDOFF_TEXT
