@@ -34,7 +34,7 @@ async def replay(
     if concurrency < 1:
         raise UserError(f"replay.concurrency must be at least 1, got {concurrency}")
     inquiries = [c.inquiry() for c in cases]
-    fingerprint = variant.fingerprint() if cache and hasattr(variant, "fingerprint") else None
+    fingerprint = variant.fingerprint() if cache is not None and hasattr(variant, "fingerprint") else None
     keys = [cache_key(fingerprint, q) for q in inquiries] if fingerprint is not None else []
     replies: list[Reply | None] = [None] * len(cases)
 
@@ -60,7 +60,12 @@ async def replay(
                 cache.put(keys[i], variant.name, {f: getattr(reply, f) for f in _CACHED_FIELDS})
             done(i, reply)
 
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, todo.qsize()))))
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, todo.qsize()))))
+    finally:
+        close = getattr(variant, "aclose", None)
+        if close is not None:  # network clients belong to this event loop: close them in it
+            await close()
     return [r for r in replies if r is not None]
 
 

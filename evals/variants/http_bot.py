@@ -58,6 +58,7 @@ class HttpBot:
         self.concurrency = self.limits.concurrency
         self.redactor = PiiRedactor() if should_redact(redact_pii, url) else None
         self._client: httpx.AsyncClient | None = None
+        self._headers: dict[str, str] = {}
         self._endpoint: Endpoint | None = None
 
     def fingerprint(self) -> dict[str, Any]:
@@ -71,9 +72,20 @@ class HttpBot:
             if not value:
                 raise UserError(f"variant {self.name}: set the environment variable {env} (sent as {header})")
             headers[header] = value
-        self._client = httpx.AsyncClient(headers=headers, timeout=self.limits.timeout_s,
-                                         limits=httpx.Limits(max_connections=self.limits.concurrency))
+        self._headers = headers
         self._endpoint = Endpoint(self.limits)
+
+    def _open(self) -> httpx.AsyncClient:
+        """The client is made inside the running event loop, and closed by `aclose` in it."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(headers=self._headers, timeout=self.limits.timeout_s,
+                                             limits=httpx.Limits(max_connections=self.limits.concurrency))
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def request(self, inquiry: Inquiry) -> tuple[dict[str, Any], dict[str, int]]:
         counts: dict[str, int] = {}
@@ -91,10 +103,10 @@ class HttpBot:
         return body, counts
 
     async def respond(self, inquiry: Inquiry) -> Answer:
-        if self._client is None or self._endpoint is None:
+        if self._endpoint is None:
             raise RuntimeError("prepare() was not called")
         body, redacted = self.request(inquiry)
-        client = self._client
+        client = self._open()
 
         async def attempt() -> httpx.Response:
             try:

@@ -95,6 +95,7 @@ class OpenAIChatBot:
         self.prices = prices
         self.redactor = PiiRedactor() if should_redact(redact_pii, self.base_url) else None
         self._client: openai.AsyncOpenAI | None = None
+        self._key = ""
         self._endpoint: Endpoint | None = None
 
     def fingerprint(self) -> dict[str, Any]:
@@ -113,10 +114,21 @@ class OpenAIChatBot:
             if not key:
                 raise UserError(f"variant {self.name}: set the environment variable {self.api_key_env} "
                                 f"to the API key for {self.base_url} (or api_key_env=null if it needs none)")
-        # Retries and timeouts are the endpoint's, the same for every kind of variant.
-        self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=key, max_retries=0,
-                                          timeout=self.limits.timeout_s)
+        self._key = key
         self._endpoint = Endpoint(self.limits)
+
+    def _open(self) -> openai.AsyncOpenAI:
+        """The client is made inside the running event loop, and closed by `aclose` in it."""
+        if self._client is None:
+            # Retries and timeouts are the endpoint's, the same for every kind of variant.
+            self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._key, max_retries=0,
+                                              timeout=self.limits.timeout_s)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     def messages(self, inquiry: Inquiry) -> tuple[list[dict[str, str]], dict[str, int]]:
         counts: dict[str, int] = {}
@@ -132,14 +144,14 @@ class OpenAIChatBot:
         return out, counts
 
     async def respond(self, inquiry: Inquiry) -> Answer:
-        if self._client is None or self._endpoint is None:
+        if self._endpoint is None:
             raise RuntimeError("prepare() was not called")
         messages, redacted = self.messages(inquiry)
         request: dict[str, Any] = {"model": self.model, "messages": messages, **self.params}
         if self.handoff == "tool":
             request["tools"] = [TRANSFER_TOOL]
         estimate = sum(len(m["content"]) for m in messages) // 4 + int(self.params["max_tokens"])
-        client = self._client
+        client = self._open()
 
         async def attempt() -> Any:
             try:

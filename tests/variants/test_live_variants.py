@@ -26,7 +26,15 @@ def server():
 
 def ask(variant, c):
     variant.prepare([c])
-    return asyncio.run(variant.respond(c.inquiry()))
+
+    async def once():
+        try:
+            return await variant.respond(c.inquiry())
+        finally:
+            if hasattr(variant, "aclose"):
+                await variant.aclose()
+
+    return asyncio.run(once())
 
 
 def openai_bot(server, monkeypatch, **kw) -> OpenAIChatBot:
