@@ -14,6 +14,8 @@ import pandas as pd  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from evals.aggregate import reply_stats  # noqa: E402
+
 # The headline metrics, in the order people ask about them; higher is better unless noted.
 HEADLINE = [
     ("escalation.f1", "hand-off F1"),
@@ -46,15 +48,28 @@ def _rows(summary: pd.DataFrame, replies: pd.DataFrame) -> tuple[list[str], list
     unscored = summary.groupby(["variant", summary["metric"].str.split(".").str[0]])["unscored"].first()
     rows.append(["unscored",
                  *("/".join(str(unscored[(v, s)]) for s in scorers) for v in variants)])
-    errors = replies.groupby("variant")["error"].apply(lambda e: int(e.notna().sum()))
-    rows.append(["errors", *(str(errors.get(v, 0)) for v in variants)])
+    stats = reply_stats(replies).reindex(variants)
+    rows.append(["errors", *(str(int(stats.loc[v, "errors"])) for v in variants)])
+    rows.append(["latency p50", *(f"{stats.loc[v, 'latency_p50_s'] * 1000:.0f} ms" for v in variants)])
+    if "cost_per_reply_usd" in stats and stats["cost_per_reply_usd"].notna().any():
+        rows.append(["cost per reply", *(_usd(stats.loc[v, "cost_per_reply_usd"]) for v in variants)])
+    if "cached" in stats and stats["cached"].any():
+        rows.append(["from cache", *(str(int(stats.loc[v, "cached"])) for v in variants)])
+    pii = [c for c in stats.columns if c.startswith("pii_")]
+    if pii:
+        rows.append(["PII redacted", *(str(int(stats.loc[v, pii].fillna(0).sum())) for v in variants)])
     return ["metric", *variants], rows
+
+
+def _usd(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"${value:.5f}"
 
 
 def _caption(summary: pd.DataFrame) -> str:
     scorers = "/".join(dict.fromkeys(summary["metric"].str.split(".").str[0]))
     return (f"↓ lower is better (share of hand-offs missed / of non-hand-offs handed off); "
-            f"unscored counts per {scorers}; errors: replies the variant failed to give")
+            f"unscored counts per {scorers}; errors: replies the variant failed to give "
+            "(after retries)")
 
 
 def print_comparison(summary: pd.DataFrame, replies: pd.DataFrame, console: Console) -> None:

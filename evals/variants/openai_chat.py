@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from evals.cache import text_hash
 from evals.endpoint import Endpoint, EndpointLimits, Retryable, retry_after_seconds
@@ -155,7 +156,9 @@ class OpenAIChatBot:
 
         async def attempt() -> Any:
             try:
-                return await client.chat.completions.create(**request)
+                # The request is plain JSON already: posting it skips the typed `create`'s
+                # parameter transform, which costs more CPU per call than everything else here.
+                return await client.post("/chat/completions", cast_to=ChatCompletion, body=request)
             except openai.OpenAIError as exc:
                 raise as_retryable(exc) from exc
 
