@@ -27,7 +27,8 @@ class MetricSpec:
 def metric_specs(scorers: Sequence[Scorer]) -> list[MetricSpec]:
     specs = []
     for s in scorers:
-        specs.append(MetricSpec(f"{s.name}.mean", s.name, None))
+        # A scorer may emit companion scores (a judge's self-agreement across repeats).
+        specs.extend(MetricSpec(f"{name}.mean", name, None) for name in getattr(s, "names", [s.name]))
         specs.extend(MetricSpec(f"{s.name}.{k}", s.name, r) for k, r in s.ratios.items())
     return specs
 

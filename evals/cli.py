@@ -17,6 +17,9 @@ through chatbot variants and scores empathy, accuracy and escalation appropriate
 commands:
   run [OVERRIDES]     run an experiment (Hydra config in conf/; `run --help` lists every option)
   validate FILE       check a dataset file and report every malformed row (file, row, field)
+  agree --labels FILE --run RUN_ID
+                      how far each scorer agrees with human labels (kappa, alpha, CIs), logged
+                      as an MLflow run `agreement`; `agree --help` shows the label format
 
 examples:
   chatbot-evals run                                  # WMT24 chats, human/retrieval/rules bots
@@ -24,6 +27,8 @@ examples:
   chatbot-evals run dataset=file dataset.path=my_chats.jsonl
   chatbot-evals run --multirun variant=retrieval,rules
   chatbot-evals validate my_chats.jsonl
+  chatbot-evals agree --labels labels.jsonl --run 2b818e28b1c0458eb33b7e35fb30d12c \\
+      --require judge_empathy=0.6                    # how far scorers agree with people
 
 results: mlflow ui --backend-store-uri sqlite:///runs/mlflow.db   (then open http://127.0.0.1:5000)
 """
@@ -46,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(rest)
     if command == "validate":
         return _validate(rest)
-    _fail(f"unknown command '{command}' (use run or validate; see chatbot-evals --help)")
+    if command == "agree":
+        return _agree(rest)
+    _fail(f"unknown command '{command}' (use run, validate or agree; see chatbot-evals --help)")
     return 2
 
 
@@ -97,6 +104,136 @@ def _run(rest: list[str]) -> int:
     sys.argv = ["chatbot-evals run", *rest]
     job()
     return 0
+
+
+# --- agree: scorers against human labels -----------------------------------------------------
+
+AGREE_DESCRIPTION = """\
+How far each scorer of an evaluated run agrees with human labels: Cohen's kappa against the
+reviewers' consensus (quadratic-weighted for 1-5, unweighted for escalation), Krippendorff's
+alpha with and without the scorer, Spearman's rho, exact and within-one agreement, each with a
+bootstrap 95% CI and n, and a confusion table. Logged as one MLflow run named `agreement` in the
+evaluated run's experiment. Scorers named empathy/judge_empathy, accuracy/judge_accuracy and
+escalation/judge_escalation are compared with that criterion; --map changes it. Offline scores
+in [0, 1] are put on the 1-5 scale as round(1 + 4 * value). Details: docs/agreement.md.
+
+human labels, """
+
+AGREE_EPILOG = """\
+exit codes: 0 done; 1 a --require'd scorer falls short; 2 bad labels, unknown run, no overlap.
+
+examples:
+  chatbot-evals agree --labels labels.jsonl --run 2b818e28b1c0458eb33b7e35fb30d12c
+  chatbot-evals agree --labels labels.csv --run RUN_ID --map my_judge=empathy \\
+      --require judge_empathy=0.6 --require judge_escalation=0.7
+"""
+
+
+def _agree_parser():
+    import argparse
+
+    from evals.agreement import LABEL_FORMAT
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # one line, like every other user mistake
+            _fail(f"{message} (see chatbot-evals agree --help)")
+            sys.exit(2)
+
+    def formatter(prog: str) -> argparse.HelpFormatter:
+        return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30, width=100)
+
+    parser = Parser(prog="chatbot-evals agree", formatter_class=formatter,
+                    description=AGREE_DESCRIPTION + LABEL_FORMAT,
+                    epilog=AGREE_EPILOG)
+    parser.add_argument("--labels", required=True, metavar="FILE",
+                        help="human labels, .jsonl or .csv (format above)")
+    parser.add_argument("--run", required=True, metavar="PARENT_RUN_ID",
+                        help="the evaluated run: the id `chatbot-evals run` printed")
+    parser.add_argument("--tracking-uri", default="sqlite:///runs/mlflow.db", metavar="URI",
+                        help="MLflow store holding the run (default: %(default)s)")
+    parser.add_argument("--map", action="append", default=[], metavar="SCORER=CRITERION",
+                        help="compare SCORER with CRITERION (empathy, accuracy, escalation); repeatable")
+    parser.add_argument("--require", action="append", default=[], metavar="SCORER=MIN_KAPPA",
+                        help="trust SCORER only if its kappa >= MIN_KAPPA, else exit 1; repeatable")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                        help="resamples of replies for the CIs; 0 = none (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: %(default)s)")
+    return parser
+
+
+def _agree(rest: list[str]) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from evals import agreement, tracking
+    from evals.errors import UserError
+
+    args = _agree_parser().parse_args(rest)
+    out = Console(width=100, highlight=False)
+    try:
+        if args.bootstrap < 0:
+            raise UserError(f"--bootstrap {args.bootstrap}: the number of resamples is 0 or more")
+        labels = agreement.load_labels(args.labels)
+        mapping = agreement.parse_pairs(args.map, "--map")
+        required = agreement.parse_requirements(args.require)
+        experiment_id, replies = tracking.load_variant_replies(args.tracking_uri, args.run)
+        result = agreement.run_agreement(labels, replies, mapping, n_boot=args.bootstrap,
+                                         seed=args.seed)
+        verdicts = agreement.check_requirements(result, required)
+    except UserError as exc:
+        _fail(exc)
+        return 2
+    out.print(_agreement_table(result))
+    for (scorer, criterion), group in result.left_out.groupby(["scorer", "criterion"], sort=False):
+        gone = [f"{r.replies} {r.reason.replace('_', ' ')}" for r in group.itertuples() if r.replies]
+        labelled = result.labelled[(scorer, criterion)]
+        print(f"{scorer} vs {criterion}: {labelled - int(group.replies.sum())} of {labelled} "
+              f"labelled replies compared" + (f"; left out: {', '.join(gone)}" if gone else ""))
+    for note in result.notes:
+        print(f"note: {note}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = agreement.write_files(result, Path(tmp), labels, args.run, verdicts)
+        run_id = tracking.log_agreement(args.tracking_uri, experiment_id,
+                                        agreement.tags_of(result, labels, args.run, verdicts),
+                                        agreement.metrics_of(result), folder)
+    print(f"agreement run {run_id} (of evaluated run {args.run})")
+    for verdict in verdicts:
+        if verdict.trusted:
+            print(f"trusted: {verdict}")
+        else:
+            print(f"not trusted: {verdict}", file=sys.stderr)
+    return 0 if all(v.trusted for v in verdicts) else 1
+
+
+def _agreement_table(result):
+    from rich import box
+    from rich.table import Table
+
+    def cell(scorer: str, criterion: str, statistic: str, ci: bool = False) -> str:
+        row = result.table[(result.table.scorer == scorer) & (result.table.criterion == criterion)
+                           & (result.table.statistic == statistic)]
+        if row.empty:
+            return "-"
+        r = row.iloc[0]
+        if r.value != r.value:
+            return "n/a"
+        text = f"{r.value:.2f}"
+        if ci and r.ci_low == r.ci_low:
+            text += f" [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        return text
+
+    table = Table(title="Agreement with human labels (kappa with 95% CI; full CIs in agreement.md)",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in (("scorer", "left"), ("criterion", "left"), ("n", "right"),
+                          ("kappa [95% CI]", "right"), ("exact", "right"), ("±1", "right"),
+                          ("rho", "right"), ("alpha", "right"), ("α humans", "right")):
+        table.add_column(name, justify=justify)
+    for scorer, criterion in result.confusion:
+        n = int(result.confusion[(scorer, criterion)].to_numpy().sum())
+        table.add_row(scorer, criterion, str(n), cell(scorer, criterion, "kappa", ci=True),
+                      *(cell(scorer, criterion, s) for s in ("exact", "within_one", "spearman",
+                                                             "alpha", "alpha_humans")))
+    return table
 
 
 if __name__ == "__main__":

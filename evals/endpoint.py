@@ -70,9 +70,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 class Endpoint:
     def __init__(self, limits: EndpointLimits) -> None:
         self.limits = limits
-        self._slots = asyncio.Semaphore(limits.concurrency)
-        self._requests = AsyncLimiter(limits.rpm, 60) if limits.rpm else None
-        self._tokens = AsyncLimiter(limits.tpm, 60) if limits.tpm else None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._backoff = wait_exponential_jitter(multiplier=limits.backoff_s, max=limits.max_backoff_s,
                                                 jitter=limits.backoff_s)
         self.attempts = 0  # calls made, retries included
@@ -98,7 +96,18 @@ class Endpoint:
                 return await self._once(attempt, tokens)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
+    def _bind(self) -> None:
+        """asyncio primitives belong to one event loop: make them anew when the loop changes
+        (each replay or scoring pass of a run may use its own)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop = loop
+            self._slots = asyncio.Semaphore(self.limits.concurrency)
+            self._requests = AsyncLimiter(self.limits.rpm, 60) if self.limits.rpm else None
+            self._tokens = AsyncLimiter(self.limits.tpm, 60) if self.limits.tpm else None
+
     async def _once(self, attempt: Callable[[], Awaitable[T]], tokens: int) -> T:
+        self._bind()
         async with self._slots:
             if self._requests is not None:
                 await self._requests.acquire()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,9 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     tracker = Tracker(cfg.tracking.uri, cfg.experiment, cfg.tracking.artifact_root)
     dataset_table = cases_table(cases)
     cache = ReplyCache(cfg.replay.cache) if cfg.replay.cache else None
+    for scorer in scorers:
+        if hasattr(scorer, "prepare"):  # judges: check their key, share the cache
+            scorer.prepare(cache)
 
     all_replies: list[pd.DataFrame] = []
     summaries: list[pd.DataFrame] = []
@@ -78,7 +82,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 task = progress.add_task(variant.name, total=len(cases))
                 replies = replay_sync(variant, cases, cfg.replay.concurrency,
                                       on_reply=lambda _r, t=task: progress.advance(t), cache=cache)
-                scores = [s.score(c, r) for c, r in zip(cases, replies) for s in scorers]
+                scores = score_all(scorers, cases, replies, progress, variant.name)
                 table = reply_table(cases, replies, scores)
                 summary = summarise(score_frame(cases, scores), scorers, cfg.aggregate.bootstrap,
                                     cfg.aggregate.confidence, cfg.seed)
@@ -105,6 +109,20 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                              "dataset.rows_skipped": len(loaded.skipped)})
     report.print_comparison(summary, replies, console)
     return ExperimentResult(parent_id, run_ids, summary, replies, out)
+
+
+def score_all(scorers: Sequence[Scorer], cases: Sequence[Case], replies: Sequence[Reply],
+              progress: Progress, variant: str) -> list[Score]:
+    """Offline scorers score each reply in turn; judges score all replies concurrently."""
+    scores: list[Score] = []
+    for scorer in scorers:
+        judge_all = getattr(scorer, "score_many", None)
+        if judge_all is None:
+            scores.extend(scorer.score(c, r) for c, r in zip(cases, replies))
+            continue
+        task = progress.add_task(f"{scorer.name}: {variant}", total=len(cases))
+        scores.extend(asyncio.run(judge_all(cases, replies, on_score=lambda t=task: progress.advance(t))))
+    return scores
 
 
 def metrics_of(summary: pd.DataFrame) -> dict[str, float]:
@@ -168,6 +186,8 @@ def reply_table(cases: Sequence[Case], replies: Sequence[Reply], scores: Sequenc
         base.loc[order, scorer] = [s.value for s in mine]
         base.loc[order, f"{scorer}_label"] = [s.label for s in mine]
         base.loc[order, f"{scorer}_explanation"] = [s.explanation for s in mine]
+        if any(s.version for s in mine):
+            base.loc[order, f"{scorer}_version"] = [s.version for s in mine]
     return base
 
 

@@ -23,6 +23,10 @@ HEADLINE = [
     ("escalation.premature_rate", "premature ↓"),
     ("accuracy.mean", "accuracy"),
     ("empathy.mean", "empathy"),
+    ("judge_escalation.f1", "hand-off F1 (judge)"),
+    ("judge_accuracy.mean", "accuracy (judge)"),
+    ("judge_empathy.mean", "empathy (judge)"),
+    ("judge_pairwise.mean", "win rate vs human (judge)"),
 ]
 
 
@@ -34,8 +38,10 @@ def fmt(value: float, low: float, high: float) -> str:
 
 
 def _headline(summary: pd.DataFrame) -> list[tuple[str, str]]:
-    present = set(summary["metric"])
-    return [(m, label) for m, label in HEADLINE if m in present]
+    """The known headline metrics present, else every scorer's mean (a scorer of your own)."""
+    present = list(dict.fromkeys(summary["metric"]))
+    known = [(m, label) for m, label in HEADLINE if m in present]
+    return known or [(m, m.removesuffix(".mean")) for m in present if m.endswith(".mean")]
 
 
 def _rows(summary: pd.DataFrame, replies: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
@@ -46,8 +52,8 @@ def _rows(summary: pd.DataFrame, replies: pd.DataFrame) -> tuple[list[str], list
             for metric, label in _headline(summary)]
     scorers = list(dict.fromkeys(summary["metric"].str.split(".").str[0]))
     unscored = summary.groupby(["variant", summary["metric"].str.split(".").str[0]])["unscored"].first()
-    rows.append(["unscored",
-                 *("/".join(str(unscored[(v, s)]) for s in scorers) for v in variants)])
+    rows.append(["unscored", *(", ".join(f"{s} {unscored[(v, s)]}" for s in scorers if unscored[(v, s)])
+                               or "0" for v in variants)])
     stats = reply_stats(replies).reindex(variants)
     rows.append(["errors", *(str(int(stats.loc[v, "errors"])) for v in variants)])
     rows.append(["latency p50", *(f"{stats.loc[v, 'latency_p50_s'] * 1000:.0f} ms" for v in variants)])
@@ -65,17 +71,16 @@ def _usd(value: float) -> str:
     return "n/a" if pd.isna(value) else f"${value:.5f}"
 
 
-def _caption(summary: pd.DataFrame) -> str:
-    scorers = "/".join(dict.fromkeys(summary["metric"].str.split(".").str[0]))
-    return (f"↓ lower is better (share of hand-offs missed / of non-hand-offs handed off); "
-            f"unscored counts per {scorers}; errors: replies the variant failed to give "
-            "(after retries)")
+def _caption() -> str:
+    return ("↓ lower is better (share of hand-offs missed / of non-hand-offs handed off); "
+            "unscored: replies a scorer could not score (reasons in the per-reply table); "
+            "errors: replies the variant failed to give (after retries)")
 
 
 def print_comparison(summary: pd.DataFrame, replies: pd.DataFrame, console: Console) -> None:
     columns, rows = _rows(summary, replies)
     table = Table(title="Variants compared: estimate [95% CI, resampling whole conversations]",
-                  caption=_caption(summary))
+                  caption=_caption())
     for name in columns:
         table.add_column(name, justify="left" if name == "metric" else "right")
     for cells in rows:
@@ -87,7 +92,7 @@ def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: 
     columns, rows = _rows(summary, replies)
     lines = [f"# {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    lines += ["", _caption(summary) + ".", "", "Values are point estimates with 95% confidence intervals from resampling whole "
+    lines += ["", _caption() + ".", "", "Values are point estimates with 95% confidence intervals from resampling whole "
               "conversations. Unscored replies (NaN: no label, unsupported language, no reply) are "
               "counted per scorer and left out of that scorer's metrics only.", ""]
     by_language = _language_slices(replies)
@@ -109,9 +114,13 @@ def _language_slices(replies: pd.DataFrame) -> pd.DataFrame | None:
 def plot(summary: pd.DataFrame, path: Path) -> Path:
     """Headline metrics per variant as points with CI whiskers, one panel per metric."""
     headline = _headline(summary)
-    fig, axes = plt.subplots(1, len(headline), figsize=(3.2 * len(headline), 3.2), squeeze=False)
+    columns = min(len(headline), 5)
+    rows = -(-len(headline) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[len(headline):]:
+        ax.set_visible(False)
     variants = list(dict.fromkeys(summary["variant"]))
-    for ax, (metric, label) in zip(axes[0], headline):
+    for ax, (metric, label) in zip(axes.flat, headline):
         frame = summary[summary["metric"] == metric].set_index("variant").reindex(variants)
         y = range(len(variants))
         err = [(frame["value"] - frame["ci_low"]).clip(lower=0), (frame["ci_high"] - frame["value"]).clip(lower=0)]

@@ -118,3 +118,48 @@ class Tracker:
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
+
+
+# --- agreement with human labels (evals/agreement.py, `chatbot-evals agree`) -----------------
+
+
+def load_variant_replies(uri: str, run_id: str) -> tuple[str, pd.DataFrame]:
+    """An evaluated (parent) run's experiment id, and its variant runs' replies.parquet, stacked."""
+    import os
+
+    from evals.errors import UserError
+
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise UserError(f"no MLflow store at {uri} (give the one `chatbot-evals run` used with --tracking-uri)")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    try:
+        parent = client.get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        raise UserError(f"no MLflow run '{run_id}' in {uri}") from None
+    if "mlflow.parentRunId" in parent.data.tags:
+        raise UserError(f"run '{run_id}' is the variant run '{parent.info.run_name}'; give its parent "
+                        f"run {parent.data.tags['mlflow.parentRunId']}")
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
+    tables = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for child in children:
+            if "replies.parquet" in {a.path for a in client.list_artifacts(child.info.run_id)}:
+                path = client.download_artifacts(child.info.run_id, "replies.parquet", tmp)
+                tables.append(pd.read_parquet(path))
+    if not tables:
+        raise UserError(f"run '{run_id}' has no variant runs with a replies.parquet "
+                        "(give the parent run id that `chatbot-evals run` printed)")
+    return parent.info.experiment_id, pd.concat(tables, ignore_index=True)
+
+
+def log_agreement(uri: str, experiment_id: str, tags: Mapping[str, str],
+                  metrics: Mapping[str, float], folder: Path) -> str:
+    """One run named `agreement` beside the evaluated run, with every file under `folder`."""
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(experiment_id=experiment_id, run_name="agreement", tags=dict(tags)) as run:
+        mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
+        mlflow.log_artifacts(str(folder))
+        return run.info.run_id

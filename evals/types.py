@@ -185,6 +185,7 @@ class Score:
     value: float
     label: str | None = None
     explanation: str = ""
+    version: str | None = None  # e.g. a judge's rubric hash, model and parameters
 
     @property
     def scored(self) -> bool:

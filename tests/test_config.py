@@ -22,7 +22,7 @@ def composed(*overrides: str):
 
 
 def test_every_group_has_options() -> None:
-    assert {"dataset", "variant", "scorer", "tracking", "prices"} <= set(GROUPS)
+    assert {"dataset", "variant", "scorer", "tracking", "prices", "judge"} <= set(GROUPS)
     assert len(OPTIONS) >= 9
 
 
@@ -35,7 +35,7 @@ def test_option_composes_and_instantiates(group: str, option: str) -> None:
         assert list(cfg[group]) == [option]
         obj = instantiate(cfg[group][option], name=option)
         assert obj.name == option
-        assert callable(getattr(obj, "respond", None) or getattr(obj, "score", None))
+        assert any(callable(getattr(obj, m, None)) for m in ("respond", "score", "score_many"))
     elif group == "dataset":
         assert Path(cfg.dataset.path).name.endswith(".jsonl")
         if option != "file":

@@ -103,3 +103,18 @@ def test_retry_after_header_forms_and_invalid_limits() -> None:
         EndpointLimits(concurrency=0)
     with pytest.raises(UserError, match="rpm"):
         EndpointLimits(rpm=-1)
+
+
+def test_one_endpoint_serves_several_event_loops() -> None:
+    """A run replays and scores in separate event loops; the endpoint must follow them."""
+    endpoint = Endpoint(EndpointLimits(concurrency=2, rpm=6000))
+
+    async def attempt() -> str:
+        await asyncio.sleep(0)
+        return "ok"
+
+    async def some() -> list[str]:
+        return await asyncio.gather(*(endpoint.call(attempt) for _ in range(5)))
+
+    assert run(some()) == ["ok"] * 5
+    assert run(some()) == ["ok"] * 5

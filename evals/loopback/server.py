@@ -10,6 +10,33 @@ Two API routes:
 
 plus ``GET /stats`` (attempt counts) and ``POST /reset``.
 
+A chat request with ``response_format`` ``{"type": "json_schema", "json_schema": {"name", "schema",
+"strict"}}`` or ``{"type": "json_object"}`` is a *judge* request: the answer's content is a JSON
+verdict valid against the schema (``json_schema.schema``; in JSON mode the JSON a system or
+developer message carries between ``<output_schema>`` and ``</output_schema>``; with neither,
+``{"rationale": "Deterministic verdict <8 hex>", "score": 3}``), every value picked from the key:
+strings "Deterministic verdict <key[:8]>", integers within minimum..maximum (1..5 if unbounded),
+booleans, enum members, arrays of strings [] or ["item <8 hex>"]. ``$ref``/``$defs``, ``anyOf``,
+``oneOf``, ``allOf`` and ``const`` are followed. Triggers, plain substrings of the LAST user
+message (they survive JSON escaping), steer it:
+
+* ``[[judge:invalid-json]]`` -- content ``"I think the score is 4"`` (not JSON);
+* ``[[judge:bad-schema]]`` -- valid JSON with one violation at the top level: the first bounded
+  integer property set to maximum + 1 (e.g. score 6 on 1..5), else the first enum property set to
+  ``"not_a_valid_choice"``, else the first required property left out (no schema: score 6);
+* ``[[judge:flaky]]`` -- attempt 1 of the key answers invalid JSON, later attempts a verdict;
+* ``[[judge:score=N]]`` -- properties named ``score`` get N if within their range;
+* ``[[judge:winner=A]]`` / ``=B`` / ``=tie`` -- an enum property named ``winner`` gets it;
+* ``[[judge:prefer=TEXT]]`` -- ``winner`` is "A" or "B", whichever of the ``reply_a`` /
+  ``reply_b`` values (of the JSON from the first "{" to the last "}" of the message) contains
+  TEXT, "tie" if both or neither (trigger strings inside a reply are ignored);
+* ``[[judge:position-bias]]`` -- ``winner`` is always "A" (beats winner= and prefer=).
+
+A judge request never gets a tool call, and faults and latency apply to it as to any other.
+With ``ServerConfig(json_schema_support=False)`` (``--no-json-schema``) a ``json_schema``
+request is a 400 ``{"error": {"message": "response_format json_schema is not supported",
+"type": "invalid_request_error", "param": "response_format"}}``.
+
 Everything is deterministic. Each request has a *key*: the sha256 of the canonical JSON of its
 conversation part (chat: ``messages``, ``model`` and whether ``tools`` were sent; bot:
 ``messages``). A retry of the same request is therefore the next attempt of the same key. The
@@ -61,6 +88,14 @@ __all__ = [
     "HANDOFF_TOOL",
     "HANDOFF_REASON",
     "HANDOFF_TEXT",
+    "JUDGE_INVALID_JSON",
+    "JUDGE_BAD_SCHEMA",
+    "JUDGE_FLAKY",
+    "JUDGE_POSITION_BIAS",
+    "JUDGE_NOT_JSON",
+    "JSON_SCHEMA_UNSUPPORTED",
+    "judge_content",
+    "judge_triggers",
     "main",
 ]
 
@@ -70,6 +105,15 @@ HANDOFF_REASON = "customer asked for a person"
 HANDOFF_TEXT = "I will transfer you to a colleague from our support team."
 CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 BOT_ROLES = frozenset({"customer", "agent", "bot"})
+RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
+JSON_SCHEMA_UNSUPPORTED = "response_format json_schema is not supported"
+# judge triggers, matched as plain substrings of the last user message (see judge_content)
+JUDGE_INVALID_JSON = "[[judge:invalid-json]]"
+JUDGE_BAD_SCHEMA = "[[judge:bad-schema]]"
+JUDGE_FLAKY = "[[judge:flaky]]"
+JUDGE_POSITION_BIAS = "[[judge:position-bias]]"
+JUDGE_NOT_JSON = "I think the score is 4"  # the content of an invalid-JSON verdict
+SCHEMA_OPEN, SCHEMA_CLOSE = "<output_schema>", "</output_schema>"
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,6 +149,9 @@ class ServerConfig:
     # the last customer message asks for a person
     handoff_pattern: str = r"(?i)\b(human|person|agent|manager)\b"
     record_bodies: bool = True  # keep every received JSON body (for tests); benchmarks turn it off
+    # accept response_format {"type": "json_schema"}; False answers it with a 400 (json_object
+    # still works), as some OpenAI-compatible servers do
+    json_schema_support: bool = True
 
     def __post_init__(self) -> None:
         if not (self.latency_s >= 0 and math.isfinite(self.latency_s)):
@@ -223,8 +270,8 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _error(status: int, message: str, type_: str, code: str | None = None,
-           headers: dict[str, str] | None = None) -> web.Response:
-    return _json({"error": {"message": message, "type": type_, "param": None, "code": code}},
+           headers: dict[str, str] | None = None, param: str | None = None) -> web.Response:
+    return _json({"error": {"message": message, "type": type_, "param": param, "code": code}},
                  status=status, headers=headers)
 
 
@@ -260,8 +307,10 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-async def _fault_or_wait(state: _State, key: str, request_id: str) -> web.Response | None:
-    """Apply the planned fault of this attempt (an error response, or a hang) and the latency."""
+async def _fault_or_wait(state: _State, key: str,
+                         request_id: str) -> tuple[web.Response | None, int]:
+    """Count this attempt of ``key`` and apply its planned fault (an error response, or a hang)
+    and the latency; returns (the error response or None, the attempt number)."""
     faults = state.config.faults
     attempt = state.count_attempt(key)
     fault = planned_fault(key, attempt, faults)
@@ -270,16 +319,328 @@ async def _fault_or_wait(state: _State, key: str, request_id: str) -> web.Respon
         if faults.retry_after_s is not None:
             headers["Retry-After"] = f"{faults.retry_after_s:g}"
         return _error(429, "Rate limit reached (injected by the loopback server).",
-                      "rate_limit_exceeded", "rate_limit_exceeded", headers=headers)
+                      "rate_limit_exceeded", "rate_limit_exceeded", headers=headers), attempt
     if fault == "500":
         return _error(500, "The server had an error while processing your request "
                       "(injected by the loopback server).", "server_error",
-                      headers={"x-request-id": request_id})
+                      headers={"x-request-id": request_id}), attempt
     if fault == "hang":
         await state.hang()
     if state.config.latency_s > 0:
         await asyncio.sleep(state.config.latency_s)
+    return None, attempt
+
+
+# --------------------------------------------------------------------------------------------
+# judges: chat completions with response_format json_schema / json_object
+
+_TRIGGER_RE = re.compile(r"\[\[judge:([a-z-]+)(?:=(.*?))?\]\]")
+_DEFAULT_SCORE = 3  # the score of a verdict without any schema (json_object, no markers)
+
+
+def judge_triggers(text: str) -> dict[str, Any]:
+    """The ``[[judge:...]]`` triggers in ``text``: flags (True) and values (str; score: int)."""
+    found: dict[str, Any] = {}
+    if "[[judge:" not in text:
+        return found
+    for match in _TRIGGER_RE.finditer(text):
+        name, value = match.group(1), match.group(2)
+        if value is None:
+            found[name] = True
+        elif name == "score":
+            try:
+                found["score"] = int(value.strip())
+            except ValueError:
+                pass
+        elif name not in found:  # the first prefer=/winner= counts
+            found[name] = value
+    return found
+
+
+def _embedded_schema(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The JSON schema a system/developer message carries between the output-schema markers."""
+    for m in messages:
+        if m.get("role") not in ("system", "developer"):
+            continue
+        text = _text_of(m.get("content"))
+        start = text.find(SCHEMA_OPEN)
+        if start < 0:
+            continue
+        end = text.find(SCHEMA_CLOSE, start)
+        if end < 0:
+            continue
+        try:
+            schema = json.loads(text[start + len(SCHEMA_OPEN):end])
+        except ValueError:
+            continue
+        if isinstance(schema, dict):
+            return schema
     return None
+
+
+def _judge_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    rf = body["response_format"]
+    if rf.get("type") == "json_schema":
+        schema = rf["json_schema"].get("schema")
+        if isinstance(schema, dict):
+            return schema
+    return _embedded_schema(body["messages"])
+
+
+def _find_key(data: Any, name: str, depth: int = 0) -> Any:
+    """The value of the first ``name`` key anywhere in ``data`` (breadth first), or None."""
+    if depth > 8:
+        return None
+    if isinstance(data, dict):
+        if name in data:
+            return data[name]
+        children = list(data.values())
+    elif isinstance(data, list):
+        children = data
+    else:
+        return None
+    for child in children:
+        found = _find_key(child, name, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _preferred(text: str, prefer: str) -> str:
+    """Which of reply_a / reply_b (in the JSON of ``text``) contains ``prefer``: A, B or tie."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        return "tie"
+    try:
+        data = json.loads(text[start:end + 1])
+    except ValueError:
+        try:
+            data, _ = json.JSONDecoder().raw_decode(text, start)
+        except ValueError:
+            return "tie"
+    needles = {prefer}
+    try:  # the trigger was read from JSON-escaped text: also look for its decoded form
+        decoded = json.loads(f'"{prefer}"')
+        if isinstance(decoded, str):
+            needles.add(decoded)
+    except ValueError:
+        pass
+    needles.discard("")
+    sides = []
+    for name in ("reply_a", "reply_b"):
+        value = _find_key(data, name)
+        if value is None:
+            sides.append(False)
+            continue
+        reply = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        reply = _TRIGGER_RE.sub("", reply)  # a trigger inside a reply does not count for it
+        sides.append(any(n in reply for n in needles))
+    a, b = sides
+    return "A" if a and not b else "B" if b and not a else "tie"
+
+
+class _Verdict:
+    """Builds a JSON value valid against a (JSON Schema subset) schema, deterministic from key."""
+
+    def __init__(self, root: dict[str, Any], key: str, score: int | None,
+                 winner: str | None) -> None:
+        self.root, self.key, self.score, self.winner = root, key, score, winner
+
+    def pick(self, path: str) -> int:
+        return int(hashlib.sha256(f"{self.key}|{path}".encode()).hexdigest()[:12], 16)
+
+    def resolve(self, schema: Any, depth: int = 0) -> Any:
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and depth < 32:
+            ref = schema["$ref"]
+            target: Any = self.root
+            if ref != "#":
+                if not ref.startswith("#/"):
+                    return {}
+                for part in ref[2:].split("/"):
+                    part = part.replace("~1", "/").replace("~0", "~")
+                    target = target.get(part) if isinstance(target, dict) else None
+            schema, depth = (target if isinstance(target, dict) else {}), depth + 1
+        if isinstance(schema, dict) and isinstance(schema.get("allOf"), list):
+            merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+            for part in schema["allOf"]:
+                part = self.resolve(part, depth + 1)
+                if not isinstance(part, dict):
+                    continue
+                for k, v in part.items():
+                    if k == "properties" and isinstance(v, dict):
+                        merged["properties"] = {**merged.get("properties", {}), **v}
+                    elif k == "required" and isinstance(v, list):
+                        merged["required"] = list(merged.get("required", [])) + v
+                    else:
+                        merged.setdefault(k, v)
+            schema = merged
+        return schema
+
+    @staticmethod
+    def type_of(schema: dict[str, Any]) -> str:
+        t = schema.get("type")
+        if isinstance(t, list):
+            t = next((x for x in t if x != "null"), "null")
+        if isinstance(t, str):
+            return t
+        if "properties" in schema:
+            return "object"
+        if "items" in schema or "prefixItems" in schema:
+            return "array"
+        return "string"
+
+    @staticmethod
+    def bounds(schema: dict[str, Any]) -> tuple[int, int]:
+        lo = hi = None
+        if isinstance(schema.get("minimum"), (int, float)):
+            lo = math.ceil(schema["minimum"])
+        if isinstance(schema.get("exclusiveMinimum"), (int, float)) and not isinstance(
+                schema["exclusiveMinimum"], bool):
+            floor = math.floor(schema["exclusiveMinimum"]) + 1
+            lo = floor if lo is None else max(lo, floor)
+        if isinstance(schema.get("maximum"), (int, float)):
+            hi = math.floor(schema["maximum"])
+        if isinstance(schema.get("exclusiveMaximum"), (int, float)) and not isinstance(
+                schema["exclusiveMaximum"], bool):
+            ceil = math.ceil(schema["exclusiveMaximum"]) - 1
+            hi = ceil if hi is None else min(hi, ceil)
+        if lo is None and hi is None:
+            lo, hi = 1, 5
+        elif lo is None:
+            lo = hi - 4
+        elif hi is None:
+            hi = lo + 4
+        return lo, max(lo, hi)
+
+    def value(self, schema: Any, path: str, name: str | None, depth: int = 0) -> Any:
+        schema = self.resolve(schema)
+        if not isinstance(schema, dict) or depth > 24:
+            return f"Deterministic verdict {self.key[:8]}"
+        if "const" in schema:
+            return schema["const"]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            if name == "winner" and self.winner in enum:
+                return self.winner
+            if name == "score" and self.score in enum:
+                return self.score
+            return enum[self.pick(path) % len(enum)]
+        for choice in ("anyOf", "oneOf"):
+            options = schema.get(choice)
+            if isinstance(options, list) and options:
+                resolved = [self.resolve(o) for o in options]
+                best = next((o for o in resolved if isinstance(o, dict)
+                             and o.get("type") != "null"), resolved[0])
+                return self.value(best, path, name, depth + 1)
+        kind = self.type_of(schema)
+        if kind == "object":
+            props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+            out = {p: self.value(s, f"{path}/{p}", p, depth + 1) for p, s in props.items()}
+            for p in schema.get("required") or ():
+                if isinstance(p, str) and p not in out:
+                    out[p] = self.value({}, f"{path}/{p}", p, depth + 1)
+            return out
+        if kind == "array":
+            prefix = schema.get("prefixItems")
+            if isinstance(prefix, list):
+                return [self.value(s, f"{path}/{i}", None, depth + 1) for i, s in enumerate(prefix)]
+            items = schema.get("items", {})
+            n = self.pick(path) % 2  # [] or one item
+            n = max(n, schema.get("minItems", 0) if type(schema.get("minItems")) is int else 0)
+            if type(schema.get("maxItems")) is int:
+                n = min(n, schema["maxItems"])
+            item_schema = self.resolve(items)
+            plain_string = (isinstance(item_schema, dict) and self.type_of(item_schema) == "string"
+                            and "enum" not in item_schema and "const" not in item_schema)
+            out_items = []
+            for i in range(n):
+                if plain_string:  # a short item, e.g. one unsupported claim
+                    text = f"item {self.pick(f'{path}/{i}') & 0xFFFFFFFF:08x}"
+                    out_items.append(self.string(item_schema, text))
+                else:
+                    out_items.append(self.value(items, f"{path}/{i}", None, depth + 1))
+            return out_items
+        if kind in ("integer", "number"):
+            lo, hi = self.bounds(schema)
+            if name == "score" and self.score is not None and lo <= self.score <= hi:
+                return self.score
+            return lo + self.pick(path) % (hi - lo + 1)
+        if kind == "boolean":
+            return bool(self.pick(path) & 1)
+        if kind == "null":
+            return None
+        if name == "winner" and self.winner is not None:  # a free-text winner field
+            return self.winner
+        return self.string(schema, f"Deterministic verdict {self.key[:8]}")
+
+    @staticmethod
+    def string(schema: dict[str, Any], text: str) -> str:
+        max_len, min_len = schema.get("maxLength"), schema.get("minLength")
+        if type(max_len) is int and len(text) > max_len:
+            text = text[:max_len]
+        if type(min_len) is int and len(text) < min_len:
+            text = text + "." * (min_len - len(text))
+        return text
+
+    def break_it(self, schema: dict[str, Any], instance: Any) -> Any:
+        """``instance`` changed so that it violates ``schema`` (one violation, at the top)."""
+        schema = self.resolve(schema)
+        if not isinstance(schema, dict) or self.type_of(schema) != "object" \
+                or not isinstance(instance, dict):
+            return {"unexpected": True} if not isinstance(instance, dict) else []
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        resolved = {p: self.resolve(s) for p, s in props.items()}
+        for p, s in resolved.items():  # 1. a bounded integer (or number) out of range
+            if isinstance(s, dict) and self.type_of(s) in ("integer", "number") \
+                    and "enum" not in s and "const" not in s:
+                if isinstance(s.get("maximum"), (int, float)):
+                    return {**instance, p: math.floor(s["maximum"]) + 1}
+                if isinstance(s.get("minimum"), (int, float)):
+                    return {**instance, p: math.ceil(s["minimum"]) - 1}
+        for p, s in resolved.items():  # 2. a value outside an enum
+            if isinstance(s, dict) and isinstance(s.get("enum"), list):
+                bad = "not_a_valid_choice"
+                while bad in s["enum"]:
+                    bad += "_"
+                return {**instance, p: bad}
+        for p in schema.get("required") or ():  # 3. a required property missing
+            if p in instance:
+                return {k: v for k, v in instance.items() if k != p}
+        return []  # 4. not even an object
+
+
+def judge_content(body: dict[str, Any], key: str, last_user_text: str, attempt: int = 1) -> str:
+    """The message content a judge answers to a request with a JSON ``response_format``.
+
+    The schema is ``response_format.json_schema.schema``, else the JSON a system message carries
+    between ``<output_schema>`` and ``</output_schema>``, else none (then the verdict is
+    ``{"rationale": ..., "score": 3}``). Triggers in the last user message steer the answer:
+    see the module docstring.
+    """
+    triggers = judge_triggers(last_user_text)
+    if triggers.get("invalid-json") or (triggers.get("flaky") and attempt == 1):
+        return JUDGE_NOT_JSON
+    winner = None
+    if triggers.get("position-bias"):
+        winner = "A"
+    elif isinstance(triggers.get("winner"), str):
+        winner = triggers["winner"]
+    elif isinstance(triggers.get("prefer"), str):
+        winner = _preferred(last_user_text, triggers["prefer"])
+    schema = _judge_schema(body)
+    score = triggers.get("score")
+    if schema is None:
+        in_range = score is not None and 1 <= score <= 5
+        verdict: Any = {"rationale": f"Deterministic verdict {key[:8]}",
+                        "score": score if in_range else _DEFAULT_SCORE}
+        if triggers.get("bad-schema"):
+            verdict["score"] = 6  # outside the usual 1..5 scale
+        return json.dumps(verdict, ensure_ascii=False)
+    gen = _Verdict(schema, key, score, winner)
+    verdict = gen.value(schema, "", None)
+    if triggers.get("bad-schema"):
+        verdict = gen.break_it(schema, verdict)
+    return json.dumps(verdict, ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,6 +673,22 @@ def _validate_chat(body: Any) -> str | None:
     return None
 
 
+def _validate_response_format(rf: Any, json_schema_support: bool) -> str | None:
+    """Problem with a (present) ``response_format``, or None."""
+    if not isinstance(rf, dict) or rf.get("type") not in RESPONSE_FORMATS:
+        return f"'response_format.type' must be one of {sorted(RESPONSE_FORMATS)}."
+    if rf["type"] != "json_schema":
+        return None
+    if not json_schema_support:
+        return JSON_SCHEMA_UNSUPPORTED
+    spec = rf.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+        return "'response_format.json_schema.name' is required and must be a non-empty string."
+    if spec.get("schema") is not None and not isinstance(spec["schema"], dict):
+        return "'response_format.json_schema.schema' must be an object."
+    return None
+
+
 def _tool_names(tools: Any) -> set[str]:
     names: set[str] = set()
     for tool in tools or ():
@@ -322,23 +699,41 @@ def _tool_names(tools: Any) -> set[str]:
     return names
 
 
-def chat_completion(body: dict[str, Any], key: str, handoff_re: re.Pattern[str]) -> dict[str, Any]:
-    """The deterministic ChatCompletion answer to a (valid) request body."""
+def chat_completion(body: dict[str, Any], key: str, handoff_re: re.Pattern[str], *,
+                    attempt: int = 1) -> dict[str, Any]:
+    """The deterministic ChatCompletion answer to a (valid) request body.
+
+    ``attempt`` (1-based, per key) only matters to judge requests with ``[[judge:flaky]]``.
+    """
     messages: list[dict[str, Any]] = body["messages"]
     last_user = None
     for i in range(len(messages) - 1, -1, -1):
         if messages[i].get("role") == "user":
             last_user = i
             break
-    wants_person = last_user is not None and bool(
-        handoff_re.search(_text_of(messages[last_user].get("content"))))
+    last_user_text = _text_of(messages[last_user].get("content")) if last_user is not None else ""
+    rf = body.get("response_format")
+    json_mode = isinstance(rf, dict) and rf.get("type") in ("json_schema", "json_object")
+    wants_person = not json_mode and last_user is not None and bool(
+        handoff_re.search(last_user_text))
     # after the transfer tool was called (and answered), a model answers with text, not a new call
     tool_already_used = last_user is not None and any(
         m.get("role") == "tool" or m.get("tool_calls") for m in messages[last_user + 1:])
     prompt_tokens = sum(_words(_text_of(m.get("content"))) for m in messages)
 
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
-    if (wants_person and HANDOFF_TOOL in _tool_names(body.get("tools"))
+    if json_mode:
+        text = judge_content(body, key, last_user_text, attempt)
+        words = text.split()
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        finish_reason = "stop"
+        if limit is not None and len(words) > limit:  # cut like a real model: broken JSON
+            text = " ".join(words[:limit])
+            words = words[:limit]
+            finish_reason = "length"
+        message["content"] = text
+        completion_tokens = len(words)
+    elif (wants_person and HANDOFF_TOOL in _tool_names(body.get("tools"))
             and body.get("tool_choice") != "none" and not tool_already_used):
         message["tool_calls"] = [{
             "id": f"call_{key[:24]}",
@@ -387,12 +782,21 @@ async def _handle_chat(request: web.Request) -> web.Response:
     problem = _validate_chat(body)
     if problem:
         return _error(400, problem, "invalid_request_error")
+    if "response_format" in body:
+        problem = _validate_response_format(body["response_format"],
+                                            state.config.json_schema_support)
+        if problem == JSON_SCHEMA_UNSUPPORTED:  # the body some OpenAI-compatible servers send
+            return _json({"error": {"message": problem, "type": "invalid_request_error",
+                                    "param": "response_format"}}, status=400)
+        if problem:
+            return _error(400, problem, "invalid_request_error", param="response_format")
     key = chat_key(body)
     request_id = f"req_{key[:24]}"
-    failed = await _fault_or_wait(state, key, request_id)
+    failed, attempt = await _fault_or_wait(state, key, request_id)
     if failed is not None:
         return failed
-    return _json(chat_completion(body, key, state.handoff_re), headers={"x-request-id": request_id})
+    return _json(chat_completion(body, key, state.handoff_re, attempt=attempt),
+                 headers={"x-request-id": request_id})
 
 
 # --------------------------------------------------------------------------------------------
@@ -446,7 +850,7 @@ async def _handle_bot(request: web.Request) -> web.Response:
         return _error(400, problem, "invalid_request")
     key = bot_key(body)
     request_id = f"req_{key[:24]}"
-    failed = await _fault_or_wait(state, key, request_id)
+    failed, _ = await _fault_or_wait(state, key, request_id)
     if failed is not None:
         return failed
     return _json(bot_reply(body, key, state.handoff_re), headers={"x-request-id": request_id})
@@ -680,6 +1084,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default %(default)r)")
     parser.add_argument("--no-record", action="store_true",
                         help="do not keep received request bodies in memory (for benchmarks)")
+    parser.add_argument("--no-json-schema", action="store_true",
+                        help="answer response_format json_schema with a 400, as some "
+                             "OpenAI-compatible servers do (json_object still works)")
     return parser
 
 
@@ -690,6 +1097,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                       retry_after_s=args.retry_after),
         handoff_pattern=args.handoff_pattern,
         record_bodies=not args.no_record,
+        json_schema_support=not args.no_json_schema,
     )
 
 
