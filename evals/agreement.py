@@ -504,6 +504,7 @@ def run_agreement(
     """Compare every mapped scorer of a per-reply table (all variants) with the human labels."""
     if replies.duplicated(["case_id", "variant"]).any():
         raise UserError("the per-reply tables hold a (case_id, variant) twice; give one evaluated run")
+    replies = replies.reset_index(drop=True)
     scorers = scorer_names(replies)
     pairs = resolve_map(scorers, mapping or {})
     frame = labels.frame
@@ -630,8 +631,8 @@ def check_requirements(result: AgreementResult, required: Mapping[str, float]) -
     out = []
     for scorer, minimum in required.items():
         if scorer not in result.pairs:
-            raise UserError(f"--require {scorer}={minimum}: '{scorer}' is not a compared scorer "
-                            f"(compared: {', '.join(result.pairs) or 'none'})")
+            raise UserError(f"--require {scorer}={minimum:g}: '{scorer}' is not a compared scorer "
+                            f"(compared: {', '.join(result.pairs) or 'none'}; see --map)")
         out.append(Requirement(scorer, minimum, result.kappa(scorer)))
     return out
 

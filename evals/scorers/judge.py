@@ -10,6 +10,7 @@ against the rubric's schema or it is not used.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -37,7 +38,7 @@ DATA_HEADER = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rubric:
     criterion: str
     instructions: str
@@ -66,6 +67,11 @@ class Rubric:
         return cls(str(data["criterion"]), str(data["instructions"]).strip(),
                    {str(k): str(v) for k, v in data["scale"].items()}, data["output"],
                    hashlib.sha256(raw).hexdigest()[:12], str(path))
+
+    @functools.cached_property
+    def validator(self) -> jsonschema.Draft202012Validator:
+        """Built once: `jsonschema.validate` would re-check the schema on every verdict."""
+        return jsonschema.Draft202012Validator(self.output)
 
     def system_prompt(self, policy: str | None = None) -> str:
         anchors = "\n".join(f"- {k}: {v}" for k, v in self.scale.items())
@@ -168,7 +174,7 @@ class Judge:
             content = completion.choices[0].message.content or ""
             try:
                 fields = json.loads(content)
-                jsonschema.validate(fields, rubric.output)
+                rubric.validator.validate(fields)
             except json.JSONDecodeError as exc:
                 problem = f"not JSON ({exc.msg})"
             except jsonschema.ValidationError as exc:
