@@ -43,7 +43,8 @@ Level = Literal["ordinal", "nominal"]
 CRITERIA: tuple[str, ...] = ("empathy", "accuracy", "escalation")
 LEVEL: dict[str, Level] = {"empathy": "ordinal", "accuracy": "ordinal", "escalation": "nominal"}
 SCALE: tuple[int, ...] = (1, 2, 3, 4, 5)
-ESCALATION_CLASSES: tuple[str, ...] = ("correct_handoff", "missed", "premature", "correct_containment")
+ESCALATION_CLASSES: tuple[str, ...] = ("correct_handoff", "missed", "premature",
+                                       "correct_containment")
 DOMAIN: dict[str, tuple[Any, ...]] = {"empathy": SCALE, "accuracy": SCALE,
                                       "escalation": ESCALATION_CLASSES}
 # A scorer of one of these names is compared with that criterion unless --map says otherwise.
@@ -133,21 +134,25 @@ def _one_line(errors: Sequence[RowError]) -> str:
     return message
 
 
-def _label_records(source: str, data: bytes, suffix: str) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+def _label_records(
+    source: str, data: bytes, suffix: str
+) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
     if suffix in (".jsonl", ".json"):
         for number, raw in enumerate(data.splitlines(), start=1):
             row = f"line {number}"
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield row, RowError(source, row, "", f"not valid UTF-8 (byte {exc.start} of the line)")
+                yield row, RowError(source, row, "",
+                                    f"not valid UTF-8 (byte {exc.start} of the line)")
                 continue
             if not text.strip():
                 continue
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield row, RowError(source, row, "", f"not valid JSON: {exc.msg} at column {exc.colno}")
+                yield row, RowError(source, row, "",
+                                    f"not valid JSON: {exc.msg} at column {exc.colno}")
                 continue
             if not isinstance(record, dict):
                 yield row, RowError(source, row, "", "expected a JSON object for the label")
@@ -158,7 +163,8 @@ def _label_records(source: str, data: bytes, suffix: str) -> Iterator[tuple[str,
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            raise DatasetError(f"{source}: line {line}: not valid UTF-8 (save the file as UTF-8)") from None
+            raise DatasetError(
+                f"{source}: line {line}: not valid UTF-8 (save the file as UTF-8)") from None
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -170,13 +176,16 @@ def _label_records(source: str, data: bytes, suffix: str) -> Iterator[tuple[str,
         raise DatasetError(f"{source}: unsupported label file type '{suffix}' (use .jsonl or .csv)")
 
 
-def _validate_label(source: str, row: str, record: Mapping[str, Any]) -> tuple[dict[str, Any], RowError | None]:
+def _validate_label(
+    source: str, row: str, record: Mapping[str, Any]
+) -> tuple[dict[str, Any], RowError | None]:
     def bad(name: str, message: str) -> tuple[dict[str, Any], RowError]:
         return {}, RowError(source, row, name, message)
 
     unknown = [k for k in record if k not in REQUIRED_FIELDS and k not in OPTIONAL_FIELDS]
     if unknown:
-        return bad(unknown[0], f"unknown field (fields are {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})")
+        return bad(unknown[0],
+                   f"unknown field (fields are {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})")
     for name in REQUIRED_FIELDS:
         if record.get(name) is None:
             return bad(name, "required field is missing")
@@ -357,7 +366,9 @@ def statistics(data: Compared, index: np.ndarray | None = None) -> dict[str, tup
     return out
 
 
-def bootstrap(data: Compared, n_boot: int, seed: int, confidence: float = 0.95) -> dict[str, tuple[float, float]]:
+def bootstrap(
+    data: Compared, n_boot: int, seed: int, confidence: float = 0.95
+) -> dict[str, tuple[float, float]]:
     """Percentile CIs per statistic, resampling replies with replacement (seeded)."""
     names = data.statistics
     n = len(data.scorer)
@@ -484,7 +495,8 @@ def resolve_map(scorers: Sequence[str], overrides: Mapping[str, str]) -> dict[st
     """scorer -> criterion: the default names, then `--map scorer=criterion` on top."""
     for scorer, criterion in overrides.items():
         if criterion not in CRITERIA:
-            raise UserError(f"--map {scorer}={criterion}: the criterion is one of {', '.join(CRITERIA)}")
+            raise UserError(
+                f"--map {scorer}={criterion}: the criterion is one of {', '.join(CRITERIA)}")
         if scorer not in scorers:
             raise UserError(f"--map {scorer}={criterion}: the run has no scorer '{scorer}' "
                             f"(its scorers: {', '.join(scorers) or 'none'})")
@@ -569,7 +581,9 @@ def run_agreement(
                            n_boot, seed)
 
 
-def _by_reply(labels: pd.DataFrame, order: Mapping[str, int]) -> dict[tuple[str, str], tuple[list[Any], list[str]]]:
+def _by_reply(
+    labels: pd.DataFrame, order: Mapping[str, int]
+) -> dict[tuple[str, str], tuple[list[Any], list[str]]]:
     """(case_id, variant) -> (labels, reviewers), both in reviewer order; replies in file order."""
     out: dict[tuple[str, str], list[tuple[int, Any, str]]] = {}
     for case_id, variant, reviewer, label in zip(labels.case_id, labels.variant, labels.reviewer,
@@ -579,7 +593,9 @@ def _by_reply(labels: pd.DataFrame, order: Mapping[str, int]) -> dict[tuple[str,
                 [who for _, _, who in sorted(v, key=lambda t: t[0])]) for k, v in out.items()}
 
 
-def _compared(criterion: str, kept: Sequence[tuple[tuple[str, str], int, list[Any], list[str]]]) -> Compared:
+def _compared(
+    criterion: str, kept: Sequence[tuple[tuple[str, str], int, list[Any], list[str]]]
+) -> Compared:
     domain = DOMAIN[criterion]
     index = {v: i for i, v in enumerate(domain)}
     level = LEVEL[criterion]
@@ -730,8 +746,9 @@ def markdown(result: AgreementResult, labels: Labels, evaluated_run_id: str,
     lines = [
         "# Agreement of scorers with human labels", "",
         f"Evaluated run `{evaluated_run_id}`; labels `{Path(labels.path).name}` "
-        f"(sha256 `{labels.sha256[:16]}…`, {len(labels.frame)} rows, {len(labels.reviewers)} reviewers). "
-        f"95% percentile-bootstrap CIs from {result.n_boot} resamples of replies (seed {result.seed}). "
+        f"(sha256 `{labels.sha256[:16]}…`, {len(labels.frame)} rows, "
+        f"{len(labels.reviewers)} reviewers). 95% percentile-bootstrap CIs from {result.n_boot} "
+        f"resamples of replies (seed {result.seed}). "
         "Kappa is quadratic-weighted on the 1-5 criteria and unweighted on escalation; "
         "consensus is the reviewers' lower median (1-5) or majority (escalation). "
         "See docs/agreement.md for how to read these numbers.", "",
@@ -743,13 +760,15 @@ def markdown(result: AgreementResult, labels: Labels, evaluated_run_id: str,
             else "its escalation labels"
         lines += [f"## {scorer} vs human {criterion}", "",
                   f"Scorer version: {result.versions[scorer]}; verdicts from {how}; "
-                  f"{result.reviewers.get((scorer, criterion), 0)} reviewers on the compared replies.", "",
+                  f"{result.reviewers.get((scorer, criterion), 0)} reviewers on the compared "
+                  "replies.", "",
                   "| statistic | value | 95% CI | n |", "|---|---|---|---|"]
         mine = result.table[(result.table.scorer == scorer) & (result.table.criterion == criterion)]
         for row in mine.itertuples():
             lines.append(f"| {STAT_TITLES[row.statistic]} | {_fmt(row.value)} | "
                          f"[{_fmt(row.ci_low)}, {_fmt(row.ci_high)}] | {row.n} |")
-        gone = result.left_out[(result.left_out.scorer == scorer) & (result.left_out.criterion == criterion)]
+        gone = result.left_out[(result.left_out.scorer == scorer)
+                               & (result.left_out.criterion == criterion)]
         labelled = result.labelled.get((scorer, criterion), 0)
         lines += ["", f"{labelled} replies have a human {criterion} label; left out: "
                   + ("; ".join(f"{r.replies} — {LEFT_OUT_REASONS[r.reason]}"

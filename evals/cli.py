@@ -152,7 +152,8 @@ def _agree_parser():
     parser.add_argument("--tracking-uri", default="sqlite:///runs/mlflow.db", metavar="URI",
                         help="MLflow store holding the run (default: %(default)s)")
     parser.add_argument("--map", action="append", default=[], metavar="SCORER=CRITERION",
-                        help="compare SCORER with CRITERION (empathy, accuracy, escalation); repeatable")
+                        help="compare SCORER with CRITERION (empathy, accuracy, escalation); "
+                             "repeatable")
     parser.add_argument("--require", action="append", default=[], metavar="SCORER=MIN_KAPPA",
                         help="trust SCORER only if its kappa >= MIN_KAPPA, else exit 1; repeatable")
     parser.add_argument("--bootstrap", type=int, default=1000, metavar="N",

@@ -130,7 +130,8 @@ def load_variant_replies(uri: str, run_id: str) -> tuple[str, pd.DataFrame]:
     from evals.errors import UserError
 
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        raise UserError(f"no MLflow store at {uri} (give the one `chatbot-evals run` used with --tracking-uri)")
+        raise UserError(f"no MLflow store at {uri} "
+                        "(give the one `chatbot-evals run` used with --tracking-uri)")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     client = mlflow.MlflowClient(tracking_uri=uri)
@@ -159,7 +160,8 @@ def log_agreement(uri: str, experiment_id: str, tags: Mapping[str, str],
                   metrics: Mapping[str, float], folder: Path) -> str:
     """One run named `agreement` beside the evaluated run, with every file under `folder`."""
     mlflow.set_tracking_uri(uri)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="agreement", tags=dict(tags)) as run:
+    with mlflow.start_run(experiment_id=experiment_id, run_name="agreement",
+                          tags=dict(tags)) as run:
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
         mlflow.log_artifacts(str(folder))
         return run.info.run_id

@@ -287,18 +287,13 @@ def test_a_malformed_label_names_file_line_and_field(tmp_path: Path, bad: dict, 
     assert "\n" not in str(caught.value)
 
 
-def test_the_documented_example_message_and_duplicates_and_csv_rows(tmp_path: Path) -> None:
+def test_the_documented_example_message_and_duplicates_and_csv_rows(tmp_path: Path, monkeypatch) -> None:
     rows = [GOOD, {**GOOD, "reviewer": "r2"}, {**GOOD, "reviewer": "r3", "label": 7}]
     write_jsonl(tmp_path / "labels.jsonl", rows)
-    import os
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with pytest.raises(DatasetError, match=r"^labels\.jsonl: line 3: field 'label': empathy labels "
-                                               r"are integers 1-5, got 7$"):
-            load_labels("labels.jsonl")
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatasetError, match=r"^labels\.jsonl: line 3: field 'label': empathy labels "
+                                           r"are integers 1-5, got 7$"):
+        load_labels("labels.jsonl")
     dup = write_jsonl(tmp_path / "dup.jsonl", [GOOD, {**GOOD, "label": 5}, {**GOOD, "label": 9}])
     with pytest.raises(DatasetError) as caught:
         load_labels(dup)
@@ -343,7 +338,7 @@ def evaluated(tmp_path_factory) -> tuple[Path, str, str, pd.DataFrame]:
 def e2e_labels(path: Path, table: pd.DataFrame) -> Path:
     """Two reviewers on 20 `rules` replies: empathy partly agreeing with the offline scorer."""
     rows = []
-    for i, reply in enumerate(table.head(20).itertuples()):
+    for i, reply in enumerate(table[table.empathy.notna()].head(20).itertuples()):
         mapped = value_to_scale(reply.empathy)
         first = mapped if i % 3 else (mapped + 2 if mapped <= 3 else mapped - 2)
         second = mapped if i % 4 else min(5, mapped + 1)
