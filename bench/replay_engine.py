@@ -148,8 +148,8 @@ def child(args: argparse.Namespace) -> None:
     # Imports are paid before the clock starts, for both sides alike.
     import openai  # noqa: F401
 
-    import evals.scorers.judge_empathy  # noqa: F401  (the floor builds the same judge requests)
     import evals.replay  # noqa: F401
+    import evals.scorers.judge_empathy  # noqa: F401  (the floor builds the same judge requests)
     start_cpu = time.process_time()
     start = time.perf_counter()
     if args.mode == "floor":

@@ -1,14 +1,4 @@
-"""Agreement between scorers and human labels: how far each scorer can be trusted.
-
-Human labels are one row per (reply, criterion, reviewer), JSONL or CSV:
-
-    {"case_id": "<conversation_id>#<turn>", "variant": "<variant name>",
-     "criterion": "empathy" | "accuracy" | "escalation", "reviewer": "<id>", "label": ...,
-     "note": "<optional>", "labelled_at": "<optional ISO time>"}
-
-`empathy` and `accuracy` labels are integers 1..5 (ordinal, 1 worst, 5 best); `escalation` labels
-are one of `correct_handoff`, `missed`, `premature`, `correct_containment` (nominal: what the reply
-did against what should have happened).
+"""Agreement between scorers and human labels (evals.labels): how far each scorer can be trusted.
 
 Per (scorer, criterion), over the replies that have both a scorer verdict and at least one human
 label: the reviewers' consensus (lower median / majority), Cohen's kappa between scorer and
@@ -20,238 +10,27 @@ docs/agreement.md. Pure pandas/numpy: MLflow is reached only through evals.track
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import math
-import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evals.errors import UserError
-from evals.load import DatasetError, RowError
+from evals.labels import CRITERIA, DOMAIN, ESCALATION_CLASSES, LEVEL, Labels, Level, as_scale
 
-Level = Literal["ordinal", "nominal"]
-
-CRITERIA: tuple[str, ...] = ("empathy", "accuracy", "escalation")
-LEVEL: dict[str, Level] = {"empathy": "ordinal", "accuracy": "ordinal", "escalation": "nominal"}
-SCALE: tuple[int, ...] = (1, 2, 3, 4, 5)
-ESCALATION_CLASSES: tuple[str, ...] = ("correct_handoff", "missed", "premature",
-                                       "correct_containment")
-DOMAIN: dict[str, tuple[Any, ...]] = {"empathy": SCALE, "accuracy": SCALE,
-                                      "escalation": ESCALATION_CLASSES}
 # A scorer of one of these names is compared with that criterion unless --map says otherwise.
 DEFAULT_MAP: dict[str, str] = {
     "empathy": "empathy", "judge_empathy": "empathy",
     "accuracy": "accuracy", "judge_accuracy": "accuracy",
     "escalation": "escalation", "judge_escalation": "escalation",
 }
-REQUIRED_FIELDS = ("case_id", "variant", "criterion", "reviewer", "label")
-OPTIONAL_FIELDS = ("note", "labelled_at")
 # Statistics in report order; which apply depends on the level and the number of reviewers.
 STATISTICS: tuple[str, ...] = ("kappa", "alpha", "alpha_humans", "spearman", "exact", "within_one")
 _ORDINAL_ONLY = {"spearman", "within_one"}
-_CASE_ID = re.compile(r"^.+#\d+$")
-_MAX_LISTED = 5
-
-LABEL_FORMAT = """\
-one row per (reply, criterion, reviewer), JSONL or CSV (same field names as columns):
-  {"case_id": "<conversation_id>#<turn>", "variant": "<variant name>",
-   "criterion": "empathy" | "accuracy" | "escalation", "reviewer": "<id>", "label": <label>,
-   "note": "<optional>", "labelled_at": "<optional ISO time>"}
-  label for empathy, accuracy: integer 1..5 (1 worst, 5 best)
-  label for escalation: correct_handoff | missed | premature | correct_containment
-  (what the reply did against what should have happened); a duplicate
-  (case_id, variant, criterion, reviewer) is an error"""
-
-
-# ---------------------------------------------------------------------------------------------
-# Human labels: loading and validation
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Validated human labels, in file order, and the file's identity."""
-
-    path: str
-    frame: pd.DataFrame  # case_id, variant, criterion, reviewer, label, note, labelled_at, row
-    sha256: str
-
-    @property
-    def reviewers(self) -> list[str]:
-        """Reviewers in order of first appearance in the file (the tie-break order)."""
-        return list(dict.fromkeys(self.frame["reviewer"]))
-
-
-def load_labels(path: str | Path) -> Labels:
-    """Read and validate a label file; every malformed row raises one DatasetError naming it."""
-    source = str(path)
-    file = Path(source)
-    if not file.is_file():
-        raise DatasetError(f"{source}: no such label file")
-    data = file.read_bytes()
-    rows: list[dict[str, Any]] = []
-    errors: list[RowError] = []
-    seen: dict[tuple[str, str, str, str], str] = {}
-    for row, record in _label_records(source, data, file.suffix.lower()):
-        if isinstance(record, RowError):
-            errors.append(record)
-            continue
-        clean, problem = _validate_label(source, row, record)
-        if problem is not None:
-            errors.append(problem)
-            continue
-        key = (clean["case_id"], clean["variant"], clean["criterion"], clean["reviewer"])
-        if key in seen:
-            errors.append(RowError(source, row, "reviewer",
-                                   f"duplicate label: reviewer '{key[3]}' already labelled "
-                                   f"{key[2]} of {key[0]} ({key[1]}) at {seen[key]}"))
-            continue
-        seen[key] = row
-        rows.append({**clean, "row": row})
-    if errors:
-        raise DatasetError(_one_line(errors))
-    if not rows:
-        raise DatasetError(f"{source}: no labels in the file")
-    frame = pd.DataFrame(rows, columns=[*REQUIRED_FIELDS, *OPTIONAL_FIELDS, "row"])
-    return Labels(source, frame, hashlib.sha256(data).hexdigest())
-
-
-def _one_line(errors: Sequence[RowError]) -> str:
-    """The first problem in full, and where the others are, on one line."""
-    message = str(errors[0])
-    if len(errors) > 1:
-        where = ", ".join(e.row for e in errors[1:1 + _MAX_LISTED])
-        more = "" if len(errors) <= 1 + _MAX_LISTED else ", ..."
-        message += f" (and {len(errors) - 1} more malformed rows: {where}{more})"
-    return message
-
-
-def _label_records(
-    source: str, data: bytes, suffix: str
-) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
-    if suffix in (".jsonl", ".json"):
-        for number, raw in enumerate(data.splitlines(), start=1):
-            row = f"line {number}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield row, RowError(source, row, "",
-                                    f"not valid UTF-8 (byte {exc.start} of the line)")
-                continue
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield row, RowError(source, row, "",
-                                    f"not valid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            if not isinstance(record, dict):
-                yield row, RowError(source, row, "", "expected a JSON object for the label")
-                continue
-            yield row, record
-    elif suffix == ".csv":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise DatasetError(
-                f"{source}: line {line}: not valid UTF-8 (save the file as UTF-8)") from None
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DatasetError(f"{source}: not a readable CSV file: {exc}") from None
-        for index, record in enumerate(frame.to_dict("records"), start=1):
-            # an empty cell is an absent optional value
-            yield f"row {index}", {k: v for k, v in record.items() if v != ""}
-    else:
-        raise DatasetError(f"{source}: unsupported label file type '{suffix}' (use .jsonl or .csv)")
-
-
-def _validate_label(
-    source: str, row: str, record: Mapping[str, Any]
-) -> tuple[dict[str, Any], RowError | None]:
-    def bad(name: str, message: str) -> tuple[dict[str, Any], RowError]:
-        return {}, RowError(source, row, name, message)
-
-    unknown = [k for k in record if k not in REQUIRED_FIELDS and k not in OPTIONAL_FIELDS]
-    if unknown:
-        return bad(unknown[0],
-                   f"unknown field (fields are {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})")
-    for name in REQUIRED_FIELDS:
-        if record.get(name) is None:
-            return bad(name, "required field is missing")
-    clean: dict[str, Any] = {}
-    for name in ("case_id", "variant", "criterion", "reviewer"):
-        value = record[name]
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            return bad(name, f"expected a string, got {json.dumps(value)}")
-        clean[name] = str(value).strip()
-        if not clean[name]:
-            return bad(name, "must not be empty")
-    if not _CASE_ID.match(clean["case_id"]):
-        return bad("case_id", f"expected '<conversation_id>#<turn>', got '{clean['case_id']}'")
-    criterion = clean["criterion"]
-    if criterion not in CRITERIA:
-        return bad("criterion", f"expected one of {', '.join(CRITERIA)}, got '{criterion}'")
-    label = record["label"]
-    if LEVEL[criterion] == "ordinal":
-        score = _as_scale(label)
-        if score is None:
-            return bad("label", f"{criterion} labels are integers 1-5, got {_shown(label)}")
-        clean["label"] = score
-    else:
-        if not isinstance(label, str) or label.strip() not in ESCALATION_CLASSES:
-            return bad("label", f"escalation labels are one of {', '.join(ESCALATION_CLASSES)}, "
-                                f"got {_shown(label)}")
-        clean["label"] = label.strip()
-    note = record.get("note")
-    if note is not None and not isinstance(note, str):
-        return bad("note", f"expected a string, got {_shown(note)}")
-    clean["note"] = note
-    when = record.get("labelled_at")
-    if when is not None:
-        try:
-            datetime.fromisoformat(str(when).replace("Z", "+00:00"))
-        except ValueError:
-            return bad("labelled_at", f"expected an ISO 8601 time such as 2025-03-01T14:05:00Z, "
-                                      f"got {_shown(when)}")
-    clean["labelled_at"] = when
-    return clean, None
-
-
-def _as_scale(value: Any) -> int | None:
-    """1..5 from an int, an integral float or a string of one (CSV cells are text); else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?\d+(\.0*)?", text):
-            return None
-        value = float(text)
-    if isinstance(value, (int, np.integer)):
-        number = int(value)
-    elif isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-        number = int(value)
-    else:
-        return None
-    return number if number in SCALE else None
-
-
-def _shown(value: Any) -> str:
-    """A bad value as the user wrote it: numbers bare, other text quoted."""
-    if isinstance(value, str):
-        text = value.strip()
-        return text if re.fullmatch(r"[+-]?\d+(\.\d*)?", text) else json.dumps(value)
-    return json.dumps(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,10 +204,10 @@ def scorer_verdicts(replies: pd.DataFrame, scorer: str, criterion: str) -> Verdi
     present = labels[labels.notna() & (labels.astype(str).str.strip() != "")]
     unscored = values.isna()
     if LEVEL[criterion] == "ordinal":
-        as_scale = present.map(_as_scale)
-        if len(present) and as_scale.notna().all():
+        on_scale = present.map(as_scale)
+        if len(present) and on_scale.notna().all():
             source = "label"
-            mapped = labels.map(lambda x: _as_scale(x) if x is not None and not _isnan(x) else None)
+            mapped = labels.map(lambda x: as_scale(x) if x is not None and not _isnan(x) else None)
         else:
             source = "value"
             mapped = values.map(value_to_scale)
@@ -676,113 +455,3 @@ def parse_requirements(items: Iterable[str]) -> dict[str, float]:
             raise UserError(f"--require {scorer}={text}: the minimum kappa is a number in [-1, 1]")
         out[scorer] = minimum
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# What gets logged: metric names, tags, files
-
-
-def metrics_of(result: AgreementResult) -> dict[str, float]:
-    """`<scorer>.<criterion>.<statistic>` with `_ci_low`/`_ci_high`, `.n` and `.left_out`."""
-    metrics: dict[str, float] = {}
-    for row in result.table.itertuples():
-        name = f"{row.scorer}.{row.criterion}.{row.statistic}"
-        metrics[name] = row.value
-        metrics[f"{name}_ci_low"] = row.ci_low
-        metrics[f"{name}_ci_high"] = row.ci_high
-    for (scorer, criterion), table in result.confusion.items():
-        metrics[f"{scorer}.{criterion}.n"] = float(table.to_numpy().sum())
-    for (scorer, criterion), group in result.left_out.groupby(["scorer", "criterion"], sort=False):
-        metrics[f"{scorer}.{criterion}.left_out"] = float(group.replies.sum())
-    return {k: float(v) for k, v in metrics.items() if pd.notna(v)}
-
-
-def tags_of(result: AgreementResult, labels: Labels, evaluated_run_id: str,
-            requirements: Sequence[Requirement] = ()) -> dict[str, str]:
-    tags = {"evaluated_run_id": evaluated_run_id, "labels.file": Path(labels.path).name,
-            "labels.sha256": labels.sha256, "labels.rows": str(len(labels.frame)),
-            "labels.reviewers": str(len(labels.reviewers)), "bootstrap": str(result.n_boot),
-            "seed": str(result.seed)}
-    for scorer, criterion in result.pairs.items():
-        tags[f"map.{scorer}"] = criterion
-        tags[f"scorer_version.{scorer}"] = result.versions[scorer]
-        if scorer in result.sources:
-            tags[f"scorer_source.{scorer}"] = result.sources[scorer]
-    for req in requirements:
-        tags[f"trusted.{req.scorer}"] = "true" if req.trusted else "false"
-        tags[f"required_kappa.{req.scorer}"] = f"{req.minimum:g}"
-    return tags
-
-
-def write_files(result: AgreementResult, folder: Path, labels: Labels, evaluated_run_id: str,
-                requirements: Sequence[Requirement] = ()) -> Path:
-    """agreement.csv, confusion/<scorer>_<criterion>.csv and agreement.md under `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(folder / "agreement.csv", index=False)
-    (folder / "confusion").mkdir(exist_ok=True)
-    for (scorer, criterion), table in result.confusion.items():
-        table.to_csv(folder / "confusion" / f"{scorer}_{criterion}.csv")
-    (folder / "agreement.md").write_text(markdown(result, labels, evaluated_run_id, requirements),
-                                         encoding="utf-8")
-    return folder
-
-
-def _fmt(value: float) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:.3f}"
-
-
-STAT_TITLES = {
-    "kappa": "Cohen's kappa vs consensus",
-    "alpha": "Krippendorff's alpha, reviewers + scorer",
-    "alpha_humans": "Krippendorff's alpha, reviewers alone",
-    "spearman": "Spearman's rho vs consensus",
-    "exact": "exact agreement with consensus",
-    "within_one": "agreement within one point",
-}
-
-
-def markdown(result: AgreementResult, labels: Labels, evaluated_run_id: str,
-             requirements: Sequence[Requirement] = ()) -> str:
-    lines = [
-        "# Agreement of scorers with human labels", "",
-        f"Evaluated run `{evaluated_run_id}`; labels `{Path(labels.path).name}` "
-        f"(sha256 `{labels.sha256[:16]}…`, {len(labels.frame)} rows, "
-        f"{len(labels.reviewers)} reviewers). 95% percentile-bootstrap CIs from {result.n_boot} "
-        f"resamples of replies (seed {result.seed}). "
-        "Kappa is quadratic-weighted on the 1-5 criteria and unweighted on escalation; "
-        "consensus is the reviewers' lower median (1-5) or majority (escalation). "
-        "See docs/agreement.md for how to read these numbers.", "",
-    ]
-    for (scorer, criterion), table in result.confusion.items():
-        source = result.sources.get(scorer, "")
-        how = ("its own labels" if source == "label" else
-               "value mapped to 1-5 as round(1 + 4 × value)") if LEVEL[criterion] == "ordinal" \
-            else "its escalation labels"
-        lines += [f"## {scorer} vs human {criterion}", "",
-                  f"Scorer version: {result.versions[scorer]}; verdicts from {how}; "
-                  f"{result.reviewers.get((scorer, criterion), 0)} reviewers on the compared "
-                  "replies.", "",
-                  "| statistic | value | 95% CI | n |", "|---|---|---|---|"]
-        mine = result.table[(result.table.scorer == scorer) & (result.table.criterion == criterion)]
-        for row in mine.itertuples():
-            lines.append(f"| {STAT_TITLES[row.statistic]} | {_fmt(row.value)} | "
-                         f"[{_fmt(row.ci_low)}, {_fmt(row.ci_high)}] | {row.n} |")
-        gone = result.left_out[(result.left_out.scorer == scorer)
-                               & (result.left_out.criterion == criterion)]
-        labelled = result.labelled.get((scorer, criterion), 0)
-        lines += ["", f"{labelled} replies have a human {criterion} label; left out: "
-                  + ("; ".join(f"{r.replies} — {LEFT_OUT_REASONS[r.reason]}"
-                               for r in gone.itertuples() if r.replies) or "none") + ".", "",
-                  "Confusion (rows: scorer, columns: human consensus):", "",
-                  "| scorer \\ consensus | " + " | ".join(table.columns) + " |",
-                  "|---" * (len(table.columns) + 1) + "|"]
-        for label, counts in table.iterrows():
-            lines.append(f"| {label} | " + " | ".join(str(int(v)) for v in counts) + " |")
-        lines.append("")
-    if requirements:
-        lines += ["## Required agreement", ""]
-        lines += [f"- {'trusted' if r.trusted else 'NOT trusted'}: {r}" for r in requirements]
-        lines.append("")
-    if result.notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
-    return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+
 from rich.console import Console
 
 from evals.config import CONFIG_DIR, register_resolvers
@@ -79,9 +80,8 @@ def _validate(rest: list[str]) -> int:
 
 def _run(rest: list[str]) -> int:
     import hydra
-    from omegaconf import DictConfig
-
     from hydra.errors import InstantiationException
+    from omegaconf import DictConfig
 
     from evals import experiment
     from evals.errors import UserError
@@ -132,7 +132,7 @@ examples:
 def _agree_parser():
     import argparse
 
-    from evals.agreement import LABEL_FORMAT
+    from evals.labels import LABEL_FORMAT
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str):  # one line, like every other user mistake
@@ -166,7 +166,8 @@ def _agree(rest: list[str]) -> int:
     import tempfile
     from pathlib import Path
 
-    from evals import agreement, tracking
+    from evals import agreement, agreement_report, tracking
+    from evals import labels as human_labels
     from evals.errors import UserError
 
     args = _agree_parser().parse_args(rest)
@@ -174,7 +175,7 @@ def _agree(rest: list[str]) -> int:
     try:
         if args.bootstrap < 0:
             raise UserError(f"--bootstrap {args.bootstrap}: the number of resamples is 0 or more")
-        labels = agreement.load_labels(args.labels)
+        labels = human_labels.load_labels(args.labels)
         mapping = agreement.parse_pairs(args.map, "--map")
         required = agreement.parse_requirements(args.require)
         experiment_id, replies = tracking.load_variant_replies(args.tracking_uri, args.run)
@@ -193,10 +194,10 @@ def _agree(rest: list[str]) -> int:
     for note in result.notes:
         print(f"note: {note}")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = agreement.write_files(result, Path(tmp), labels, args.run, verdicts)
+        folder = agreement_report.write_files(result, Path(tmp), labels, args.run, verdicts)
         run_id = tracking.log_agreement(args.tracking_uri, experiment_id,
-                                        agreement.tags_of(result, labels, args.run, verdicts),
-                                        agreement.metrics_of(result), folder)
+                                        agreement_report.tags_of(result, labels, args.run, verdicts),
+                                        agreement_report.metrics_of(result), folder)
     print(f"agreement run {run_id} (of evaluated run {args.run})")
     for verdict in verdicts:
         if verdict.trusted:

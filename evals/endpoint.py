@@ -8,6 +8,7 @@ policy is the same everywhere: exponential backoff with jitter, at least `Retry-
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -119,3 +120,17 @@ class Endpoint:
                     return await attempt()
             except TimeoutError:
                 raise Retryable(f"no answer within {self.limits.timeout_s:g} s") from None
+
+
+def read_api_key(env: str | None, owner: str, base_url: str) -> str:
+    """The key from the environment variable a config names (never from the config itself).
+
+    `env: null` is for servers that need no key; the client still sends a placeholder.
+    """
+    if not env:
+        return "not-needed"
+    key = os.environ.get(env, "")
+    if not key:
+        raise UserError(f"{owner}: set the environment variable {env} to the API key for {base_url} "
+                        "(or set its api_key_env to null if the server needs none)")
+    return key

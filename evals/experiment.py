@@ -16,11 +16,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from evals import report
 from evals.aggregate import reply_stats, summarise
+from evals.cache import ReplyCache
+from evals.config import PROJECT_ROOT
 from evals.errors import UserError
 from evals.load import build_cases, load_conversations, sample_conversations
 from evals.replay import replay_sync
-from evals.cache import ReplyCache
-from evals.config import PROJECT_ROOT
 from evals.tracking import Tracker, git_commit
 from evals.types import Case, Reply, Score, Scorer, Variant
 

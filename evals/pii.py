@@ -313,3 +313,17 @@ def _iban_end(text: str, start: int) -> int | None:
         return None
     rearranged = iban[4:] + iban[:4]
     return i if int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1 else None
+
+
+def redact_texts(redactor: PiiRedactor | None, texts: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+    """Redact each text (when a redactor is given) and add up what was found, by kind."""
+    if redactor is None:
+        return list(texts), {}
+    out: list[str] = []
+    counts: dict[str, int] = {}
+    for text in texts:
+        found = redactor.redact(text)
+        out.append(found.text)
+        for kind, n in found.counts.items():
+            counts[kind] = counts.get(kind, 0) + n
+    return out, counts

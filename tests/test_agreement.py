@@ -14,15 +14,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from evals.agreement import (
-    ESCALATION_CLASSES,
-    consensus_nominal,
-    consensus_ordinal,
-    load_labels,
-    run_agreement,
-    value_to_scale,
-)
+from evals.agreement import consensus_nominal, consensus_ordinal, run_agreement, value_to_scale
 from evals.errors import UserError
+from evals.labels import ESCALATION_CLASSES, load_labels
 from evals.load import DatasetError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from builders import conversation
 from mlflow.tracking import MlflowClient
+from tests_paths import PROMPT
 
 from evals.cache import ReplyCache
 from evals.load import build_cases
 from evals.loopback.server import Faults, LoopbackServer, ServerConfig, planned_fault
 from evals.replay import replay_sync
 from evals.variants.openai_chat import OpenAIChatBot
-from tests_paths import PROMPT, ROOT
 
 CONTENT = ["text", "escalated", "note", "prompt_tokens", "completion_tokens"]
 

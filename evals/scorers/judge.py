@@ -13,7 +13,6 @@ import asyncio
 import functools
 import hashlib
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import yaml
 from openai.types.chat import ChatCompletion
 
 from evals.cache import ReplyCache
-from evals.endpoint import Endpoint, EndpointLimits
+from evals.endpoint import Endpoint, EndpointLimits, read_api_key
 from evals.errors import UserError
 from evals.types import Case, Ratio, Reply, Score
 from evals.variants.openai_chat import as_retryable, price_of
@@ -136,12 +135,7 @@ class Judge:
                 "structured": self.structured}
 
     def prepare(self) -> None:
-        key = "not-needed"
-        if self.api_key_env:
-            key = os.environ.get(self.api_key_env, "")
-            if not key:
-                raise UserError(f"judge: set the environment variable {self.api_key_env} to the API key "
-                                f"for {self.base_url} (or judge.api_key_env=null if it needs none)")
+        key = read_api_key(self.api_key_env, "judge", self.base_url)
         self._key = key
         if self._endpoint is None:
             self._endpoint = Endpoint(self.limits)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evals.endpoint import Endpoint, EndpointLimits, Retryable, retry_after_seconds
 from evals.errors import UserError
-from evals.pii import PiiRedactor, should_redact
+from evals.pii import PiiRedactor, redact_texts, should_redact
 from evals.types import Answer, Case, Inquiry
 
 
@@ -88,16 +88,8 @@ class HttpBot:
             self._client = None
 
     def request(self, inquiry: Inquiry) -> tuple[dict[str, Any], dict[str, int]]:
-        counts: dict[str, int] = {}
-        messages = []
-        for turn in inquiry.history:
-            text = turn.text
-            if self.redactor is not None:
-                found = self.redactor.redact(text)
-                text = found.text
-                for kind, n in found.counts.items():
-                    counts[kind] = counts.get(kind, 0) + n
-            messages.append({"role": turn.role, "text": text})
+        texts, counts = redact_texts(self.redactor, [t.text for t in inquiry.history])
+        messages = [{"role": t.role, "text": text} for t, text in zip(inquiry.history, texts)]
         body = {"conversation_id": inquiry.conversation_id, "case_id": inquiry.case_id,
                 "language": inquiry.language, "channel": inquiry.channel, "messages": messages}
         return body, counts

@@ -8,7 +8,6 @@ environment variable named in the config, so it never sits in a config, a log or
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -17,10 +16,10 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from evals.cache import text_hash
-from evals.endpoint import Endpoint, EndpointLimits, Retryable, retry_after_seconds
+from evals.endpoint import Endpoint, EndpointLimits, Retryable, read_api_key, retry_after_seconds
 from evals.errors import UserError
 from evals.handoff import HandoffDetector
-from evals.pii import PiiRedactor, should_redact
+from evals.pii import PiiRedactor, redact_texts, should_redact
 from evals.types import Answer, Case, Inquiry
 
 TRANSFER_TOOL: dict[str, Any] = {
@@ -109,12 +108,7 @@ class OpenAIChatBot:
         }
 
     def prepare(self, cases: Sequence[Case]) -> None:
-        key = "not-needed"
-        if self.api_key_env:
-            key = os.environ.get(self.api_key_env, "")
-            if not key:
-                raise UserError(f"variant {self.name}: set the environment variable {self.api_key_env} "
-                                f"to the API key for {self.base_url} (or api_key_env=null if it needs none)")
+        key = read_api_key(self.api_key_env, f"variant {self.name}", self.base_url)
         self._key = key
         self._endpoint = Endpoint(self.limits)
 
@@ -132,17 +126,10 @@ class OpenAIChatBot:
             self._client = None
 
     def messages(self, inquiry: Inquiry) -> tuple[list[dict[str, str]], dict[str, int]]:
-        counts: dict[str, int] = {}
-        out = [{"role": "system", "content": self.prompt.replace("{language}", inquiry.language)}]
-        for turn in inquiry.history:
-            text = turn.text
-            if self.redactor is not None:
-                found = self.redactor.redact(text)
-                text = found.text
-                for kind, n in found.counts.items():
-                    counts[kind] = counts.get(kind, 0) + n
-            out.append({"role": _ROLES[turn.role], "content": text})
-        return out, counts
+        texts, counts = redact_texts(self.redactor, [t.text for t in inquiry.history])
+        system = {"role": "system", "content": self.prompt.replace("{language}", inquiry.language)}
+        return [system, *({"role": _ROLES[t.role], "content": text}
+                          for t, text in zip(inquiry.history, texts))], counts
 
     async def respond(self, inquiry: Inquiry) -> Answer:
         if self._endpoint is None:

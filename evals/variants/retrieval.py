@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from evals.load import build_cases, load_conversations
 from evals.errors import UserError
+from evals.load import build_cases, load_conversations
 from evals.types import Answer, Case, Inquiry
 
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from evals.loopback.server import (
+    HANDOFF_TOOL,
     JSON_SCHEMA_UNSUPPORTED,
     JUDGE_NOT_JSON,
-    HANDOFF_TOOL,
     LoopbackServer,
     ServerConfig,
     build_parser,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from builders import case, conversation, reply
+from tests_paths import ROOT
 
 from evals.cache import ReplyCache
 from evals.loopback.server import LoopbackServer, ServerConfig
@@ -16,7 +17,6 @@ from evals.scorers.judge_accuracy import AccuracyJudge
 from evals.scorers.judge_empathy import EmpathyJudge
 from evals.scorers.judge_escalation import EscalationJudge
 from evals.scorers.judge_pairwise import PairwiseJudge
-from tests_paths import ROOT
 
 RUBRICS = ROOT / "evals" / "scorers" / "rubrics"
 POLICY = ROOT / "datasets" / "wmt24_chat" / "handoff_policy.md"

@@ -4,16 +4,16 @@ import asyncio
 
 import pytest
 from builders import case, conversation
+from tests_paths import PROMPT
 
 from evals.errors import UserError
-from evals.types import Case, Reference
 from evals.loopback.server import LoopbackServer, ServerConfig
 from evals.replay import replay_sync
+from evals.types import Case, Reference
 from evals.variants.http_bot import HttpBot
 from evals.variants.openai_chat import OpenAIChatBot
 from evals.variants.python_bot import PythonBot
 from evals.variants.recorded import NoRecordedReply, RecordedBot
-from tests_paths import PROMPT
 
 PRICES = {"test-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
 
