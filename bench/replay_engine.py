@@ -60,22 +60,29 @@ async def floor(url: str, n: int, concurrency: int) -> None:
     await client.close()
 
 
+def bench_cases(n: int) -> list:
+    from evals.types import Case, Conversation, Reference
+
+    return [Case(Conversation(conversation_id=f"b{i}", language="en", turns=[{"role": "customer", "text": text}]),
+                 0, Reference(turn=0)) for i, text in enumerate(inquiries(n))]
+
+
+def bench_bot(url: str, concurrency: int):
+    from evals.variants.openai_chat import OpenAIChatBot
+
+    os.environ["BENCH_KEY"] = "bench"
+    return OpenAIChatBot("bench", model="bench-model", system_prompt=str(PROMPT), base_url=url,
+                         api_key_env="BENCH_KEY", limits={"concurrency": concurrency})
+
+
 async def engine(url: str, n: int, concurrency: int, cache_path: str) -> None:
     from evals.cache import ReplyCache
     from evals.replay import replay
-    from evals.types import Case, Conversation, Reference
-    from evals.variants.openai_chat import OpenAIChatBot
 
-    cases = []
-    for i, text in enumerate(inquiries(n)):
-        conv = Conversation(conversation_id=f"b{i}", language="en", turns=[{"role": "customer", "text": text}])
-        cases.append(Case(conv, 0, Reference(turn=0)))
-    os.environ["BENCH_KEY"] = "bench"
-    bot = OpenAIChatBot("bench", model="bench-model", system_prompt=str(PROMPT), base_url=url,
-                        api_key_env="BENCH_KEY", limits={"concurrency": concurrency})
+    cases = bench_cases(n)
+    bot = bench_bot(url, concurrency)
     bot.prepare(cases)
-    cache = ReplyCache(cache_path)
-    replies = await replay(bot, cases, cache=cache)
+    replies = await replay(bot, cases, cache=ReplyCache(cache_path))
     errors = sum(r.error is not None for r in replies)
     if errors:
         raise SystemExit(f"{errors} replies failed")
@@ -122,16 +129,9 @@ async def engine_judged(url: str, n: int, concurrency: int, cache_path: str) -> 
     from evals.cache import ReplyCache
     from evals.replay import replay
     from evals.scorers.judge_empathy import EmpathyJudge
-    from evals.types import Case, Conversation, Reference
-    from evals.variants.openai_chat import OpenAIChatBot
 
-    cases = []
-    for i, text in enumerate(inquiries(n)):
-        conv = Conversation(conversation_id=f"b{i}", language="en", turns=[{"role": "customer", "text": text}])
-        cases.append(Case(conv, 0, Reference(turn=0)))
-    os.environ["BENCH_KEY"] = "bench"
-    bot = OpenAIChatBot("bench", model="bench-model", system_prompt=str(PROMPT), base_url=url,
-                        api_key_env="BENCH_KEY", limits={"concurrency": concurrency})
+    cases = bench_cases(n)
+    bot = bench_bot(url, concurrency)
     judge = EmpathyJudge("judge_empathy", rubric=str(RUBRIC), judge={
         "model": "judge-model", "base_url": url, "api_key_env": "BENCH_KEY", "limits": {"concurrency": concurrency}})
     cache = ReplyCache(cache_path)
