@@ -170,6 +170,15 @@ def test_redaction_keeps_pii_from_reaching_the_server(tmp_path: Path) -> None:
     assert "[CARD]" in received and "[EMAIL]" in received and "[PHONE]" in received and "[IBAN]" in received
     table = final_table(tmp_path)
     assert {"pii_card", "pii_email", "pii_phone", "pii_iban"} <= set(table.columns)
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    run = next(r for r in client.search_runs([client.get_experiment_by_name("chatbot-evals").experiment_id])
+               if r.info.run_name == "openai")
+    metrics = run.data.metrics
+    assert metrics["pii_card"] == metrics["pii_email"] == metrics["pii_phone"] == metrics["pii_iban"] == 1
+    assert metrics["prompt_tokens"] == table["prompt_tokens"].sum() > 0  # usage summed per variant
+    assert metrics["completion_tokens"] == table["completion_tokens"].sum() > 0
+    assert metrics["latency_p50_s"] > 0 and metrics["errors"] == 0
+    assert "cost_usd" not in metrics  # model "m" has no price: unknown, not 0
     assert int(table[["pii_card", "pii_email", "pii_phone", "pii_iban"]].to_numpy().sum()) == 4
 
 
