@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evals import report
+from evals import report, trust
 from evals.aggregate import reply_stats, summarise
 from evals.cache import ReplyCache
 from evals.config import PROJECT_ROOT
@@ -72,6 +72,11 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         if hasattr(scorer, "prepare"):  # judges: check their key, share the cache
             scorer.prepare(cache)
 
+    minimums = dict(cfg.get("trust") or {})
+    names = {n for s in scorers for n in getattr(s, "names", [s.name])}
+    if unknown := sorted(set(minimums) - names):
+        raise UserError(f"trust.{unknown[0]}: no scorer '{unknown[0]}' in this run (scorers: {', '.join(sorted(names))})")
+    all_scores: list[Score] = []
     all_replies: list[pd.DataFrame] = []
     summaries: list[pd.DataFrame] = []
     run_ids: dict[str, str] = {}
@@ -83,6 +88,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 replies = replay_sync(variant, cases, cfg.replay.concurrency,
                                       on_reply=lambda _r, t=task: progress.advance(t), cache=cache)
                 scores = score_all(scorers, cases, replies, progress, variant.name)
+                all_scores.extend(scores)
                 table = reply_table(cases, replies, scores)
                 summary = summarise(score_frame(cases, scores), scorers, cfg.aggregate.bootstrap,
                                     cfg.aggregate.confidence, cfg.seed)
@@ -107,7 +113,11 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         tracker.log_files("report", files)
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})
+        verdicts = trust.assess(tracker.experiment_id, minimums, all_scores)
+        tracker.set_tags({f"trust.{t.scorer}": t.status for t in verdicts})
     report.print_comparison(summary, replies, console)
+    for verdict in verdicts:
+        console.print(f"[{'green' if verdict.status == 'trusted' else 'yellow'}]trust[/] {verdict}", highlight=False)
     return ExperimentResult(parent_id, run_ids, summary, replies, out)
 
 

@@ -119,6 +119,9 @@ class Tracker:
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
 
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        mlflow.set_tags(dict(tags))
+
 
 # --- agreement with human labels (evals/agreement.py, `chatbot-evals agree`) -----------------
 
@@ -165,3 +168,16 @@ def log_agreement(uri: str, experiment_id: str, tags: Mapping[str, str],
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
         mlflow.log_artifacts(str(folder))
         return run.info.run_id
+
+
+def latest_kappa(experiment_id: str, scorer: str, version: str) -> tuple[float, str] | None:
+    """The kappa of the newest `agreement` run that measured this scorer at this version."""
+    runs = mlflow.search_runs(
+        [experiment_id], output_format="list", order_by=["attributes.start_time DESC"],
+        filter_string=f"attributes.run_name = 'agreement' and tags.`scorer_version.{scorer}` = '{version}'")
+    for run in runs:
+        kappa = next((v for k, v in run.data.metrics.items()
+                      if k.startswith(f"{scorer}.") and k.endswith(".kappa")), None)
+        if kappa is not None:
+            return kappa, run.info.run_id
+    return None

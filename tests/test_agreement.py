@@ -407,6 +407,34 @@ def test_agree_require_fails_naming_the_scorer_and_bad_labels_fail_in_one_line(e
         f"error: no MLflow run '{'0' * 32}' in {uri}"]
 
 
+def test_a_run_reports_whether_its_scorers_reached_the_configured_agreement(evaluated) -> None:
+    tmp, uri, parent_id, table = evaluated
+    labels = e2e_labels(tmp / "labels_trust.jsonl", table)
+    agreed = cli("agree", "--labels", str(labels), "--run", parent_id, "--tracking-uri", uri,
+                 "--bootstrap", "0", cwd=tmp)
+    assert agreed.returncode == 0, agreed.stderr
+    kappa = MlflowClient(tracking_uri=uri).get_run(
+        agreed.stdout.split("agreement run ")[1].split()[0]).data.metrics["empathy.empathy.kappa"]
+
+    def trust_run(*overrides: str) -> tuple[subprocess.CompletedProcess, dict]:
+        out = cli("run", "sample.conversations=3", "variant=[rules]", f"tracking.uri={uri}", *overrides, cwd=tmp)
+        client = MlflowClient(tracking_uri=uri)
+        runs = client.search_runs([client.get_run(parent_id).info.experiment_id],
+                                  order_by=["attributes.start_time DESC"])
+        latest = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags and r.info.run_name != "agreement")
+        return out, latest.data.tags
+
+    out, tags = trust_run(f"+trust.empathy={kappa - 0.01:.4f}", "+trust.accuracy=0.5")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert tags["trust.empathy"] == "trusted"
+    assert tags["trust.accuracy"] == "unvalidated"  # no agreement run measured it
+    assert "trust empathy: trusted (kappa" in " ".join(out.stderr.split())
+    _, tags = trust_run(f"+trust.empathy={kappa + 0.01:.4f}")
+    assert tags["trust.empathy"] == "untrusted"
+    out, _ = trust_run("+trust.judge_empathy=0.6")
+    assert out.returncode == 2 and "trust.judge_empathy: no scorer 'judge_empathy' in this run" in out.stderr
+
+
 def test_agree_help_teaches_the_label_format_with_an_example() -> None:
     out = cli("agree", "--help", cwd=ROOT)
     assert out.returncode == 0
