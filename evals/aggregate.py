@@ -71,9 +71,50 @@ def _count(frame: pd.DataFrame, spec: MetricSpec) -> int:
     return int(labels.isin(list(spec.ratio.denominator)).sum())
 
 
-def _per_conversation_sums(frame: pd.DataFrame, specs: Sequence[MetricSpec]) -> tuple[np.ndarray, np.ndarray]:
-    """Numerator and denominator of every metric, summed per conversation (C x M)."""
-    conversations = pd.Index(frame["conversation_id"].unique())
+def paired_differences(
+    scores: pd.DataFrame,
+    scorers: Sequence[Scorer],
+    baseline: str,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Each variant minus the baseline, on the conversations both answered, with a paired CI.
+
+    Both sides are resampled with the same conversations, so what they share (how hard those
+    conversations are) cancels out; a difference whose CI contains 0 is within noise.
+    """
+    specs = metric_specs(scorers)
+    base = scores[scores["variant"] == baseline]
+    rows = []
+    for variant, frame in scores.groupby("variant", sort=False):
+        if variant == baseline:
+            continue
+        shared = pd.Index(sorted(set(frame["conversation_id"]) & set(base["conversation_id"])))
+        nv, dv = _per_conversation_sums(frame, specs, shared)
+        nb, db = _per_conversation_sums(base, specs, shared)
+        diff = _ratio(nv.sum(axis=0), dv.sum(axis=0)) - _ratio(nb.sum(axis=0), db.sum(axis=0))
+        low = high = np.full(len(specs), np.nan)
+        if n_boot >= 1 and len(shared) >= 2:
+            w = _weights(len(shared), n_boot, seed)
+            low, high = _interval(_ratio(w @ nv, w @ dv) - _ratio(w @ nb, w @ db), confidence)
+        for j, spec in enumerate(specs):
+            rows.append({"variant": variant, "baseline": baseline, "metric": spec.name, "diff": diff[j],
+                         "ci_low": low[j], "ci_high": high[j],
+                         "within_noise": bool(low[j] <= 0 <= high[j]) if np.isfinite(low[j]) else None})
+    return pd.DataFrame(rows, columns=["variant", "baseline", "metric", "diff", "ci_low", "ci_high",
+                                       "within_noise"])
+
+
+def _per_conversation_sums(frame: pd.DataFrame, specs: Sequence[MetricSpec],
+                           conversations: pd.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator of every metric, summed per conversation (C x M).
+
+    Rows of conversations outside `conversations` (when given) are left out."""
+    if conversations is None:
+        conversations = pd.Index(frame["conversation_id"].unique())
+    else:
+        frame = frame[frame["conversation_id"].isin(conversations)]
     num = np.zeros((len(conversations), len(specs)))
     den = np.zeros_like(num)
     for j, spec in enumerate(specs):
@@ -102,8 +143,16 @@ def _bootstrap(num: np.ndarray, den: np.ndarray, n_boot: int, confidence: float,
     if n_boot < 1 or n_conv < 2:
         nan = np.full(n_metrics, np.nan)
         return nan, nan
-    weights = np.random.default_rng(seed).multinomial(n_conv, np.full(n_conv, 1.0 / n_conv), size=n_boot)
-    stats = _ratio(weights @ num, weights @ den)
+    weights = _weights(n_conv, n_boot, seed)
+    return _interval(_ratio(weights @ num, weights @ den), confidence)
+
+
+def _weights(n_conv: int, n_boot: int, seed: int) -> np.ndarray:
+    """How often each conversation is drawn in each resample (B x C)."""
+    return np.random.default_rng(seed).multinomial(n_conv, np.full(n_conv, 1.0 / n_conv), size=n_boot)
+
+
+def _interval(stats: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     alpha = (1.0 - confidence) / 2.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a metric with no data at all is NaN

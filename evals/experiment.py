@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evals import report, trust
-from evals.aggregate import reply_stats, summarise
+from evals.aggregate import paired_differences, reply_stats, summarise
 from evals.cache import ReplyCache
 from evals.config import PROJECT_ROOT
 from evals.errors import UserError
@@ -77,6 +77,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     if unknown := sorted(set(minimums) - names):
         raise UserError(f"trust.{unknown[0]}: no scorer '{unknown[0]}' in this run (scorers: {', '.join(sorted(names))})")
     all_scores: list[Score] = []
+    frames: list[pd.DataFrame] = []
     all_replies: list[pd.DataFrame] = []
     summaries: list[pd.DataFrame] = []
     run_ids: dict[str, str] = {}
@@ -90,8 +91,9 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 scores = score_all(scorers, cases, replies, progress, variant.name)
                 all_scores.extend(scores)
                 table = reply_table(cases, replies, scores)
-                summary = summarise(score_frame(cases, scores), scorers, cfg.aggregate.bootstrap,
-                                    cfg.aggregate.confidence, cfg.seed)
+                frame = score_frame(cases, scores)
+                frames.append(frame)
+                summary = summarise(frame, scorers, cfg.aggregate.bootstrap, cfg.aggregate.confidence, cfg.seed)
                 stats = reply_stats(table)
                 run_ids[variant.name] = tracker.log_variant(
                     variant.name,
@@ -107,15 +109,18 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 summaries.append(summary)
         summary = pd.concat(summaries, ignore_index=True)
         replies = pd.concat(all_replies, ignore_index=True)
+        diffs = differences(pd.concat(frames, ignore_index=True), scorers, [v.name for v in variants], cfg)
+        tracker.log_metrics(diff_metrics(diffs))
         out = Path(cfg.output_dir)
         files = report.write(summary, replies, out, title=f"{cfg.experiment}: {data_cfg.name}",
-                             skipped=[str(s) for s in loaded.skipped])
+                             skipped=[str(s) for s in loaded.skipped], diffs=diffs)
         tracker.log_files("report", files)
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})
         verdicts = trust.assess(tracker.experiment_id, minimums, all_scores)
         tracker.set_tags({f"trust.{t.scorer}": t.status for t in verdicts})
     report.print_comparison(summary, replies, console)
+    report.print_differences(diffs, console)
     for verdict in verdicts:
         console.print(f"[{'green' if verdict.status == 'trusted' else 'yellow'}]trust[/] {verdict}", highlight=False)
     return ExperimentResult(parent_id, run_ids, summary, replies, out)
@@ -133,6 +138,24 @@ def score_all(scorers: Sequence[Scorer], cases: Sequence[Case], replies: Sequenc
         task = progress.add_task(f"{scorer.name}: {variant}", total=len(cases))
         scores.extend(asyncio.run(judge_all(cases, replies, on_score=lambda t=task: progress.advance(t))))
     return scores
+
+
+def differences(scores: pd.DataFrame, scorers: Sequence[Scorer], names: Sequence[str],
+                cfg: DictConfig) -> pd.DataFrame:
+    """Every variant against the baseline variant (`aggregate.baseline`, else the first one)."""
+    baseline = cfg.aggregate.get("baseline")
+    baseline = baseline if baseline in names else names[0]
+    return paired_differences(scores, scorers, baseline, cfg.aggregate.bootstrap, cfg.aggregate.confidence,
+                              cfg.seed)
+
+
+def diff_metrics(diffs: pd.DataFrame) -> dict[str, float]:
+    """`vs_<baseline>.<variant>.<metric>` with its paired CI, for the parent run."""
+    metrics: dict[str, float] = {}
+    for row in diffs.itertuples():
+        name = f"vs_{row.baseline}.{row.variant}.{row.metric}"
+        metrics.update({name: row.diff, f"{name}_ci_low": row.ci_low, f"{name}_ci_high": row.ci_high})
+    return metrics
 
 
 def metrics_of(summary: pd.DataFrame) -> dict[str, float]:

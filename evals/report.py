@@ -88,13 +88,54 @@ def print_comparison(summary: pd.DataFrame, replies: pd.DataFrame, console: Cons
     console.print(table)
 
 
-def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: Sequence[str]) -> str:
+def _diff_rows(diffs: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Headline metrics as rows, each variant's difference from the baseline as a column."""
+    variants = list(dict.fromkeys(diffs["variant"]))
+    by = diffs.set_index(["variant", "metric"])
+    present = set(diffs["metric"])
+    rows = []
+    for metric, label in HEADLINE:
+        if metric not in present:
+            continue
+        cells = []
+        for v in variants:
+            r = by.loc[(v, metric)]
+            text = "n/a" if pd.isna(r["diff"]) else f"{r['diff']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+            noise = r["within_noise"]
+            cells.append(text + (" noise" if pd.notna(noise) and bool(noise) else ""))
+        rows.append([label, *cells])
+    return ["metric", *variants], rows
+
+
+def print_differences(diffs: pd.DataFrame, console: Console) -> None:
+    if diffs.empty:
+        return
+    columns, rows = _diff_rows(diffs)
+    table = Table(title=f"Difference from {diffs['baseline'].iloc[0]} on the same conversations "
+                        "[paired 95% CI]", caption="noise: the interval contains 0")
+    for name in columns:
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for cells in rows:
+        table.add_row(*cells)
+    console.print(table)
+
+
+def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: Sequence[str],
+             diffs: pd.DataFrame | None = None) -> str:
     columns, rows = _rows(summary, replies)
     lines = [f"# {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     lines += ["", _caption() + ".", "", "Values are point estimates with 95% confidence intervals from resampling whole "
               "conversations. Unscored replies (NaN: no label, unsupported language, no reply) are "
               "counted per scorer and left out of that scorer's metrics only.", ""]
+    if diffs is not None and not diffs.empty:
+        columns, rows = _diff_rows(diffs)
+        lines += [f"## Difference from {diffs['baseline'].iloc[0]} (paired, same conversations)", "",
+                  "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+        lines += ["", "Both variants are resampled with the same conversations, so a gap can be "
+                  "beyond noise even where their separate intervals overlap; *noise* marks an "
+                  "interval that contains 0.", ""]
     by_language = _language_slices(replies)
     if by_language is not None:
         lines += ["## By customer language", "", by_language.to_markdown(floatfmt=".2f"), ""]
@@ -138,10 +179,10 @@ def plot(summary: pd.DataFrame, path: Path) -> Path:
 
 
 def write(summary: pd.DataFrame, replies: pd.DataFrame, out: Path, title: str,
-          skipped: Sequence[str] = ()) -> list[Path]:
+          skipped: Sequence[str] = (), diffs: pd.DataFrame | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     report = out / "report.md"
-    report.write_text(markdown(summary, replies, title, skipped), encoding="utf-8")
+    report.write_text(markdown(summary, replies, title, skipped, diffs), encoding="utf-8")
     metrics = out / "metrics.csv"
     summary.to_csv(metrics, index=False)
     return [report, metrics, plot(summary, out / "metrics.png")]

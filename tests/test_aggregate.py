@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evals.aggregate import reply_stats, summarise
+from evals.aggregate import paired_differences, reply_stats, summarise
 from evals.scorers.accuracy import AccuracyScorer
 from evals.scorers.escalation import EscalationScorer
 
@@ -71,3 +71,29 @@ def test_reply_stats_counts_errors_and_handoffs() -> None:
                             "escalated": [True, False, False], "latency_s": [0.1, 0.3, 0.2]})
     out = reply_stats(replies)
     assert out.loc["a", "errors"] == 1 and out.loc["a", "handoffs"] == 1 and out.loc["b", "replies"] == 1
+
+
+def paired_frame(a: list[float], b: list[float]) -> pd.DataFrame:
+    rows = [(f"k{i}", f"c{i}", "accuracy", v, None, name) for name, vals in (("human", a), ("bot", b))
+            for i, v in enumerate(vals)]
+    return pd.DataFrame(rows, columns=["case_id", "conversation_id", "scorer", "value", "label", "variant"])
+
+
+def test_paired_difference_sees_a_small_consistent_gap_that_separate_cis_would_call_noise() -> None:
+    rng = np.random.default_rng(1)
+    difficulty = rng.random(200)  # conversations differ a lot; the bot is always 0.03 lower
+    human, bot = difficulty, difficulty - 0.03
+    frame = paired_frame(list(human), list(bot))
+    [row] = paired_differences(frame, [AccuracyScorer()], "human", n_boot=2000).to_dict("records")
+    assert row["diff"] == pytest.approx(-0.03)
+    assert row["ci_high"] < 0 and row["within_noise"] is False  # paired: clearly worse
+    separate = summarise(frame, [AccuracyScorer()], n_boot=2000).set_index("variant")
+    assert separate.loc["bot", "ci_high"] > separate.loc["human", "ci_low"]  # unpaired CIs overlap
+
+
+def test_paired_difference_of_equal_variants_is_within_noise() -> None:
+    rng = np.random.default_rng(2)
+    frame = paired_frame(list(rng.random(100)), list(rng.random(100)))
+    [row] = paired_differences(frame, [AccuracyScorer()], "human", n_boot=1000).to_dict("records")
+    assert row["ci_low"] <= 0 <= row["ci_high"] and row["within_noise"] is True
+    assert row["variant"] == "bot" and row["baseline"] == "human"

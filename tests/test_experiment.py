@@ -66,6 +66,11 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
     assert human.data.metrics["escalation.precision"] == 1.0
     assert human.data.metrics["escalation.recall"] == 1.0
     assert "Variants compared" in out.stderr and "mlflow ui --backend-store-uri" in out.stderr
+    # Each bot against the human agents, paired by conversation, on the parent run.
+    assert "Difference from human on the same conversations" in out.stderr
+    for name in ("vs_human.rules.escalation.f1", "vs_human.retrieval.accuracy.mean_ci_low"):
+        assert name in parent.data.metrics, name
+    assert parent.data.metrics["vs_human.rules.accuracy.mean"] < 0  # nobody matches the reference better
 
 
 def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:
