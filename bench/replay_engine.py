@@ -53,7 +53,8 @@ async def floor(url: str, n: int, concurrency: int) -> None:
     async def one(text: str) -> None:
         async with gate:
             await client.chat.completions.create(
-                model="bench-model", messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
+                model="bench-model",
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
                 tools=[TRANSFER_TOOL], temperature=0.0, seed=0, max_tokens=400)
 
     await asyncio.gather(*(one(t) for t in inquiries(n)))
@@ -105,7 +106,8 @@ async def floor_judged(url: str, n: int, concurrency: int) -> None:
     async def reply(text: str) -> str:
         async with gate:
             out = await client.chat.completions.create(
-                model="bench-model", messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
+                model="bench-model",
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
                 tools=[TRANSFER_TOOL], temperature=0.0, seed=0, max_tokens=400)
         return out.choices[0].message.content or ""
 

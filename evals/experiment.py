@@ -75,7 +75,8 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     minimums = dict(cfg.get("trust") or {})
     names = {n for s in scorers for n in getattr(s, "names", [s.name])}
     if unknown := sorted(set(minimums) - names):
-        raise UserError(f"trust.{unknown[0]}: no scorer '{unknown[0]}' in this run (scorers: {', '.join(sorted(names))})")
+        raise UserError(f"trust.{unknown[0]}: no scorer '{unknown[0]}' in this run "
+                        f"(scorers: {', '.join(sorted(names))})")
     all_scores: list[Score] = []
     frames: list[pd.DataFrame] = []
     all_replies: list[pd.DataFrame] = []

@@ -125,7 +125,8 @@ def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: 
     columns, rows = _rows(summary, replies)
     lines = [f"# {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    lines += ["", _caption() + ".", "", "Values are point estimates with 95% confidence intervals from resampling whole "
+    lines += ["", _caption() + ".", "",
+              "Values are point estimates with 95% confidence intervals from resampling whole "
               "conversations. Unscored replies (NaN: no label, unsupported language, no reply) are "
               "counted per scorer and left out of that scorer's metrics only.", ""]
     if diffs is not None and not diffs.empty:

@@ -40,7 +40,8 @@ def test_unscored_rows_are_counted_not_averaged() -> None:
 
 
 def test_metric_without_data_is_nan_not_zero() -> None:
-    rows = [("k1", "c1", "escalation", 1.0, "correct_containment"), ("k2", "c2", "escalation", 1.0, "correct_containment")]
+    rows = [("k1", "c1", "escalation", 1.0, "correct_containment"),
+            ("k2", "c2", "escalation", 1.0, "correct_containment")]
     recall = metric(summarise(frame(rows), [EscalationScorer()], n_boot=50), "escalation.recall")
     assert math.isnan(recall["value"]) and math.isnan(recall["ci_low"])
 

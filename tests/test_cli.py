@@ -25,7 +25,8 @@ def test_help_lists_commands_examples_and_where_results_go() -> None:
 def test_run_help_lists_config_groups_and_examples() -> None:
     out = cli("run", "--help")
     assert out.returncode == 0
-    for expected in ("dataset: bitext, file, wmt24_chat", "variant: http, human, openai, python, recorded, retrieval, rules",
+    for expected in ("dataset: bitext, file, wmt24_chat",
+                     "variant: http, human, openai, python, recorded, retrieval, rules",
                      "decision_points: every", "dataset=file dataset.path="):
         assert expected in out.stdout
 

@@ -55,7 +55,8 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
         assert child.data.params[f"variant.{name}._target_"].startswith("evals.variants.")
         assert child.data.params["dataset.name"] == "wmt24_chat"  # the whole config, this variant only
         assert not any(k.startswith("variant.") and not k.startswith(f"variant.{name}.") for k in child.data.params)
-        assert {a.path for a in client.list_artifacts(child.info.run_id)} >= {"replies.json", "replies.parquet", "config.yaml"}
+        artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert artifacts >= {"replies.json", "replies.parquet", "config.yaml"}
         inputs = child.inputs.dataset_inputs
         assert len(inputs) == 1 and inputs[0].dataset.name == "wmt24_chat" and inputs[0].dataset.digest
         table = pd.read_parquet(client.download_artifacts(child.info.run_id, "replies.parquet", str(tmp_path)))

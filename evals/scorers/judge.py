@@ -56,7 +56,8 @@ class Rubric:
             raise UserError(f"rubric {path}: cannot read it ({exc.strerror})") from None
         except yaml.YAMLError as exc:
             raise UserError(f"rubric {path}: not valid YAML: {exc}") from None
-        missing = [k for k in ("criterion", "instructions", "scale", "output") if not isinstance(data, dict) or k not in data]
+        fields = ("criterion", "instructions", "scale", "output")
+        missing = [k for k in fields if not isinstance(data, dict) or k not in data]
         if missing:
             raise UserError(f"rubric {path}: field '{missing[0]}' is missing")
         try:

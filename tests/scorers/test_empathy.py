@@ -108,7 +108,7 @@ def test_each_mechanism_strong_and_weak(lang: str, mech: str, level: int, text: 
 
 def test_every_covered_language_and_mechanism_has_a_strong_and_weak_example() -> None:
     seen = {(lang, mech, level) for lang, mech, level, _ in SINGLE_MECHANISM}
-    assert seen == {(l, m, lv) for l in COVERED for m in MECHANISMS.values() for lv in (1, 2)}
+    assert seen == {(lang, m, lv) for lang in COVERED for m in MECHANISMS.values() for lv in (1, 2)}
 
 
 @pytest.mark.parametrize(

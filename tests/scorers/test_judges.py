@@ -186,7 +186,7 @@ def test_a_run_with_judges_logs_verdicts_rationales_and_versions(server, tmp_pat
         assert metric in rules.data.metrics, metric
     table = pd.read_parquet(client.download_artifacts(rules.info.run_id, "replies.parquet", str(tmp_path)))
     bad = table[~table["judge_empathy_label"].isin(["1", "2", "3", "4", "5"])]
-    assert bad.empty, bad[["case_id", "judge_empathy", "judge_empathy_label", "judge_empathy_explanation"]].to_dict("records")
+    assert bad.empty, bad[["case_id", "judge_empathy_label", "judge_empathy_explanation"]].to_dict("records")
     assert table["judge_empathy_explanation"].str.len().gt(0).all()
     assert table["judge_empathy_version"].str.startswith("empathy@").all()
     assert table["judge_escalation_label"].isin(

@@ -133,7 +133,8 @@ def test_python_callable_errors() -> None:
 
 
 def test_recorded_bot_replies_come_from_the_log() -> None:
-    conv = conversation(turns=[("customer", "Hi, my card was stolen"), ("bot", "I am transferring you to a colleague now."),
+    conv = conversation(turns=[("customer", "Hi, my card was stolen"),
+                               ("bot", "I am transferring you to a colleague now."),
                                ("agent", "Hello, I'm here to help"), ("customer", "Thanks"), ("agent", "Bye")])
     first_turn = Case(conv, 0, Reference(turn=0, reply="Hello, I'm here to help"))
     cases = [first_turn, case(conv, 0)]  # the second: "Thanks", answered by an agent, not the bot
