@@ -91,7 +91,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                                       on_reply=lambda _r, t=task: progress.advance(t), cache=cache)
                 scores = score_all(scorers, cases, replies, progress, variant.name)
                 all_scores.extend(scores)
-                table = reply_table(cases, replies, scores)
+                table = reply_table(dataset_table, cases, replies, scores)
                 frame = score_frame(cases, scores)
                 frames.append(frame)
                 summary = summarise(frame, scorers, cfg.aggregate.bootstrap, cfg.aggregate.confidence, cfg.seed)
@@ -197,9 +197,10 @@ def score_frame(cases: Sequence[Case], scores: Sequence[Score]) -> pd.DataFrame:
     })
 
 
-def reply_table(cases: Sequence[Case], replies: Sequence[Reply], scores: Sequence[Score]) -> pd.DataFrame:
-    """One row per reply with the inquiry, the human reference and every scorer's verdict."""
-    base = cases_table(cases)
+def reply_table(dataset: pd.DataFrame, cases: Sequence[Case], replies: Sequence[Reply],
+                scores: Sequence[Score]) -> pd.DataFrame:
+    """One row per reply: the case's row of `dataset` (see `cases_table`), the reply, every verdict."""
+    base = dataset.copy()
     base.insert(2, "turn", [c.turn_index for c in cases])
     base.insert(0, "variant", [r.variant for r in replies])
     base["reply"] = [r.text for r in replies]

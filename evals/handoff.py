@@ -179,6 +179,11 @@ class HandoffDetector:
     def __call__(self, text: str) -> bool:
         return self.match(text) is not None
 
+    def read(self, text: str) -> tuple[bool, str]:
+        """(hands off?, the note a reply records about why), as variants report it."""
+        phrase = self.match(text)
+        return phrase is not None, f"hand-off phrase: {phrase!r}" if phrase else ""
+
 
 def _cancelled(text: str, start: int, end: int) -> bool:
     """A negated, customer-performed or feedback-only match is not a hand-off."""

@@ -31,5 +31,4 @@ class HumanVariant:
         shown, written = self._replies.get(inquiry.case_id, (None, None))
         if not shown:
             raise NoHumanReply(f"no human reply recorded for {inquiry.case_id}")
-        phrase = self.detector.match(written or shown)
-        return Answer(shown, phrase is not None, f"hand-off phrase: {phrase!r}" if phrase else "")
+        return Answer(shown, *self.detector.read(written or shown))

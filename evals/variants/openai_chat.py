@@ -168,6 +168,5 @@ class OpenAIChatBot:
             escalated, note = True, f"transfer_to_human: {reason}"
             text = text or self.handoff_reply
         else:
-            phrase = self.detector.match(text) if self.handoff == "phrase" else None
-            escalated, note = phrase is not None, (f"hand-off phrase: {phrase!r}" if phrase else "")
+            escalated, note = self.detector.read(text) if self.handoff == "phrase" else (False, "")
         return Answer(text, escalated, note, prompt_tokens, completion_tokens, cost, redacted)

@@ -67,8 +67,7 @@ class PythonBot:
         if isinstance(result, Answer):
             return result
         if isinstance(result, str):
-            phrase = self.detector.match(result)
-            return Answer(result, phrase is not None, f"hand-off phrase: {phrase!r}" if phrase else "")
+            return Answer(result, *self.detector.read(result))
         if isinstance(result, Mapping) and isinstance(result.get("reply"), str):
             handoff = bool(result.get("handoff", False))
             return Answer(result["reply"], handoff, f"handoff: {result.get('reason')}" if handoff else "")

@@ -29,8 +29,7 @@ class RecordedBot:
         text = self._replies.get(inquiry.case_id)
         if text is None:
             raise NoRecordedReply(f"no recorded bot reply after {inquiry.case_id}")
-        phrase = self.detector.match(text)
-        return Answer(text, phrase is not None, f"hand-off phrase: {phrase!r}" if phrase else "")
+        return Answer(text, *self.detector.read(text))
 
 
 def _recorded_reply(case: Case) -> str | None:
