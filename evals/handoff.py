@@ -18,6 +18,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
+
+# What a reply does about a human hand-off (see HandoffDetector.classify).
+HandoffKind = Literal["handoff", "offer", "redirect", "refusal", "none"]
+
+
+@dataclass(frozen=True)
+class HandoffReading:
+    """How one reply reads: its hand-off kind and the words that decided it."""
+
+    kind: HandoffKind
+    phrase: str | None = None
+
+    @property
+    def escalated(self) -> bool:
+        """Done or promised hand-off; offers and redirects are decided by the scoring policy."""
+        return self.kind == "handoff"
 
 # Someone (or a unit) who can take over a case. Word-bounded by the patterns that use it.
 _TEAM = (
@@ -179,6 +196,11 @@ class HandoffDetector:
     def __call__(self, text: str) -> bool:
         return self.match(text) is not None
 
+    def classify(self, text: str, language: str | None = None) -> HandoffReading:
+        """handoff (done or promised), offer, redirect to another channel, refusal, or none."""
+        phrase = self.match(text)  # placeholder: only 'handoff' and 'none' until the classes land
+        return HandoffReading("handoff", phrase) if phrase else HandoffReading("none")
+
     def read(self, text: str) -> tuple[bool, str]:
         """(hands off?, the note a reply records about why), as variants report it."""
         phrase = self.match(text)
@@ -194,3 +216,13 @@ def _cancelled(text: str, start: int, end: int) -> bool:
     after = _SENTENCE_END.search(text, end)
     sentence = text[sentence_start : after.start() if after else len(text)]
     return bool(_FEEDBACK.search(sentence))
+
+
+def asks_for_human(text: str, language: str | None = None) -> str | None:
+    """The words in a customer turn that ask for a person ("can I speak to a human?"), or None."""
+    return None  # placeholder until the customer-side detector lands
+
+
+def answers_offer(text: str, language: str | None = None) -> bool | None:
+    """Whether a customer turn accepts (True) or declines (False) an offered hand-off; None: neither."""
+    return None  # placeholder until the customer-side detector lands
