@@ -238,7 +238,7 @@ def wmt_record(
                     "turn": i,
                     "reply": reply["text"],
                     "reply_translation": reply.get("translation"),
-                    "should_escalate": detector(reply["text"]),
+                    "should_escalate": detector.classify(reply["text"], "en").kind == "handoff",
                     "escalation_source": "agent_phrase",
                 }
             )
@@ -248,7 +248,7 @@ def wmt_record(
     clients = list(dict.fromkeys(r["client_id"] for r in rows))
     if len(clients) > 1:
         report.multi_client.append(rows[0]["doc_id"])
-    handoff = any(detector(t["text"]) for t in turns if t["role"] == "agent")
+    handoff = any(detector.classify(t["text"], "en").kind == "handoff" for t in turns if t["role"] == "agent")
     return {
         "conversation_id": rows[0]["doc_id"],
         "language": lang,
@@ -423,20 +423,25 @@ human agents wrote English (`agent_language: "en"`). Every turn's `text` is what
 ## How the escalation labels were made — derived, NOT human judgements
 
 `should_escalate` is **derived from the human agents' own words**: it is true when the agent's
-reply at that decision point contains a hand-off phrase found by `evals.handoff.HandoffDetector`
-(`evals/handoff.py`), i.e. the agent escalated, forwarded or transferred the case to another team
-or colleague, raised a ban dispute/appeal with the Terms of Service team, arranged a call-back,
-or said a colleague/team will contact the customer (done, under way, or offered). Nobody judged
+reply at that decision point reads as kind `handoff` by `evals.handoff.HandoffDetector.classify`
+(`evals/handoff/`, `docs/handoff.md`), i.e. the agent escalated, forwarded or transferred the case
+to another team or colleague, raised a ban dispute/appeal with the Terms of Service team, arranged
+a call-back, or said a colleague/team will contact the customer (done or under way). An *offer*
+("Would you like me to escalate this?", "I can raise a dispute for you"), a redirect to another
+channel ("please contact the retailer") and a refusal ("we cannot escalate it again") are not
+positives. Nobody judged
 whether a hand-off *should* have happened: the label records what the human agent did, which is
-not necessarily what was right. Known limits: reading two seeded random samples of 50 matched
-agent sentences, 95 of 100 were real hand-offs (done, under way or offered); the wrong ones
-mention an escalation that does not hand this case on (a known bug "escalated with our tech team"
-for all players, a conditional). Recall was not measured; known misses are agents consulting a
-manager while keeping the case, and wording the patterns do not cover. Matches are
-case-insensitive and dropped when negated ("we cannot escalate it again"), when the customer is
-told to act ("you can report this to the game team"), or when only feedback is passed on.
+not necessarily what was right. Known limits: on a
+phrase suite labelled by reading (`tests/data/handoff_phrases.jsonl`, not human review of this
+dataset; figures in `docs/handoff.md` and `bench/results/handoff.json`) some replies are still
+misread; known misses are agents consulting a manager while keeping the case, and wording the
+patterns do not cover. Matches are
+case-insensitive; a match negated anywhere earlier in its clause is a refusal, one that is asked or
+conditional ("shall I", "if you want", "I can") is an offer, and matches are dropped when the
+customer is told to act ("you can report this to the game team") or when only feedback is passed on.
 
-The patterns (Python regular expressions, `re.IGNORECASE`):
+The English hand-off patterns (Python regular expressions, `re.IGNORECASE`; the offer, refusal and
+redirect cues are in `evals/handoff/en.py`):
 
 {patterns}
 

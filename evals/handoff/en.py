@@ -1,40 +1,14 @@
-"""Phrase-based hand-off detector: does a reply pass the customer's case to a person or team?
+"""English hand-off phrases and cues.
 
-Why phrases: the WMT24 chat data has no escalation labels, but its human agents say so in words
-when they hand a case on ("I will escalate your case to our Terms of Service team", "my colleague
-will call you"). The same detector derives the `agent_phrase` labels of the shipped datasets and
-reads whether any reply (human or bot) hands off, so labels and predictions use one definition.
-
-The patterns were tuned on the English agent lines of `wmt24_chat` (`{train,valid}/en-*.csv`).
-They aim at precision: a hand-off needs a hand-off verb *and* a case/team, so everyday uses such as
-"transfer the eBook to your eReader", "the transfer market", "transfer points" or "looking forward
-to hearing from you" do not match. A match is dropped when it is negated ("we cannot escalate it
-again") or when the customer is the one told to act ("I request you to report this to the game
-team"). Feedback relayed to a team ("I will pass your feedback to the team") is not a hand-off.
+The hand-off patterns were tuned on the English agent lines of `wmt24_chat` (`{train,valid}/en-*.csv`)
+for precision: a hand-off needs a hand-off verb *and* a case/team, so "transfer the eBook to your
+eReader", "the transfer market" or "looking forward to hearing from you" do not match. Whether a
+matched phrase is done, offered or refused is decided by the cues below (see `detector.py`).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Literal
-
-# What a reply does about a human hand-off (see HandoffDetector.classify).
-HandoffKind = Literal["handoff", "offer", "redirect", "refusal", "none"]
-
-
-@dataclass(frozen=True)
-class HandoffReading:
-    """How one reply reads: its hand-off kind and the words that decided it."""
-
-    kind: HandoffKind
-    phrase: str | None = None
-
-    @property
-    def escalated(self) -> bool:
-        """Done or promised hand-off; offers and redirects are decided by the scoring policy."""
-        return self.kind == "handoff"
+from evals.handoff.phrases import PhraseSet
 
 # Someone (or a unit) who can take over a case. Word-bounded by the patterns that use it.
 _TEAM = (
@@ -135,94 +109,105 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     r"\b(?:refer|redirect|direct)(?:ing)? you to (?:the|our|a|another) " + _W + r"{0,3}?(?:"
     + _TEAM + r"|hotline|customer service|support)\b",
     r"\b(?:my|our) (?:superiors|higher[- ]ups|supervisor|manager) will\b",
+    # bot-style live transfers: "I'm transferring you now", "let me connect you with an agent",
+    # "I am putting you through to a supervisor", "I'll get someone from the team to call you"
+    r"\b(?:I'm|I am|we're|we are)\s+(?:now\s+)?transferr?ing\s+you\b",
+    r"\b(?:connect(?:ing)?|put(?:ting)?)\s+you\s+(?:\w+\s+){0,2}?(?:with|to|through to)\s+(?:\w+\s+){0,4}?(?:"
+    + _TEAM + r"|representatives?|person|human|someone|somebody|operator)\b",
+    r"\barrange\s+for\s+(?:someone|a colleague|an agent|a (?:\w+ )?specialist)\s+to\s+(?:give you a call|call"
+    r"|contact)\b",
+    r"\brequest (?:a call|an agent|a colleague|someone)\b",
+    r"\b(?:a|my|one of (?:my|our))\s+(?:[\w-]+\s+)?(?:colleague|agent|specialist|supervisor|manager)s?"
+    r"\s+will\s+(?:\w+\s+){0,2}?(?:call|contact|phone|email|e-mail)\b",
+    r"\b(?:a different|another|the|our)\s+(?:\w+\s+)?team\s+will\s+(?:look into|investigate|handle|take over)\b",
 )
 
-# A negation or a counterfactual right before the verb cancels a match ("we cannot escalate it
-# again", "I could have escalated the case").
-_NEGATED = re.compile(
-    r"\b(?:not|no|cannot|can't|cant|can ?not|unable to|won't|don't|doesn't|didn't|never"
-    r"|without|(?:could|would|should) have)\s+(?:[\w']+\s+){0,2}$",
-    re.IGNORECASE,
+# Someone who can take a case, for the loose verbs of refusals and redirects.
+_PARTY = r"(?:human|person|someone|somebody|agent|representative|operator|supervisor|manager|specialist|colleague)"
+_NEG = (
+    r"\b(?:not|no|cannot|can ?not|cant|unable|never|nor|impossible|without)\b|n't\b"
+    r"|\bnot (?:authori[sz]ed|allowed|permitted)\b"
 )
-# The customer is the one told to act ("I request you to please report this to the game team",
-# "please send an email to our support team").
-_CUSTOMER_ACTS = re.compile(
-    r"(?:\byou\s+(?:to|can|could|may|might|should|must|need to|have to|will need to"
-    r"|would need to|just need to)\s+(?:[\w']+\s+){0,2}|\bplease\s+(?:kindly\s+)?)$",
-    re.IGNORECASE,
+# Somewhere the customer is sent to get help that this chat does not give.
+_ELSEWHERE = (
+    r"(?:customer (?:service|support|care)|support|hotline|helpline|help ?(?:centre|center|desk|line)"
+    r"|service (?:desk|centre|center|department)|department|team|retailer|store|shop|seller|vendor|provider"
+    r"|bank|PlayStation|PSN|Xbox|Sony|Apple|Google|Steam|Nintendo|phone|number|PHONENUMBER|EMAIL|#?URL#?"
+    r"|\S+@\S+|live chat|chat (?:support|feature|option)|contact us|\{\{(?:Live Chat|Customer Support|Phone"
+    r"|Email|Contact Us|Support)[^}]*\}\})"
 )
-# Feedback relayed to a team is not a hand-off of the case ("I will take it as feedback and pass
-# it on to the relevant department").
-_FEEDBACK = re.compile(r"\b(?:feedback|suggestions?)\b", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?;:](?:\s|$)")
-_LOOKBEHIND = 40  # characters before a match inspected for negation and customer action
+_CONTACT = (
+    r"(?:contact|call|e-?mail|reach(?: out)?(?: to)?|get in touch with|visit|write to|go to"
+    r"|speak (?:to|with)|talk (?:to|with)|connect with|send (?:us |them )?an? e-?mail(?: to)?|utili[sz]e|use)"
+)
 
-
-@lru_cache(maxsize=8)
-def _compile(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
-
-
-@dataclass(frozen=True)
-class HandoffDetector:
-    """Finds phrases in which a reply hands the customer's case to a person or team.
-
-    Counts: escalating, forwarding, transferring or passing the case to a team, department or
-    colleague (done, under way or offered), raising a ban dispute or appeal with the Terms of
-    Service team, a colleague or team that will contact the customer, arranged call-backs.
-    Does not count: consulting a manager while keeping the case, couriers that will call,
-    pointing the customer to a forum, retailer or third-party support, known bugs "reported to
-    the team", feedback passed on.
-    """
-
-    patterns: tuple[str, ...] = field(default=DEFAULT_PATTERNS, repr=False)
-    _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", _compile(tuple(self.patterns)))
-
-    def match(self, text: str) -> str | None:
-        """The earliest hand-off phrase in `text` (a substring of it), or None."""
-        best: re.Match[str] | None = None
-        for pattern in self._compiled:
-            for m in pattern.finditer(text):
-                if best is not None and m.start() >= best.start():
-                    break
-                if not _cancelled(text, m.start(), m.end()):
-                    best = m
-                    break
-        return best.group(0) if best is not None else None
-
-    def __call__(self, text: str) -> bool:
-        return self.match(text) is not None
-
-    def classify(self, text: str, language: str | None = None) -> HandoffReading:
-        """handoff (done or promised), offer, redirect to another channel, refusal, or none."""
-        phrase = self.match(text)  # placeholder: only 'handoff' and 'none' until the classes land
-        return HandoffReading("handoff", phrase) if phrase else HandoffReading("none")
-
-    def read(self, text: str) -> tuple[bool, str]:
-        """(hands off?, the note a reply records about why), as variants report it."""
-        phrase = self.match(text)
-        return phrase is not None, f"hand-off phrase: {phrase!r}" if phrase else ""
-
-
-def _cancelled(text: str, start: int, end: int) -> bool:
-    """A negated, customer-performed or feedback-only match is not a hand-off."""
-    before = _SENTENCE_END.split(text[max(0, start - _LOOKBEHIND) : start])[-1]
-    if _NEGATED.search(before) or _CUSTOMER_ACTS.search(before):
-        return True
-    sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
-    after = _SENTENCE_END.search(text, end)
-    sentence = text[sentence_start : after.start() if after else len(text)]
-    return bool(_FEEDBACK.search(sentence))
-
-
-def asks_for_human(text: str, language: str | None = None) -> str | None:
-    """The words in a customer turn that ask for a person ("can I speak to a human?"), or None."""
-    return None  # placeholder until the customer-side detector lands
-
-
-def answers_offer(text: str, language: str | None = None) -> bool | None:
-    """Whether a customer turn accepts (True) or declines (False) an offered hand-off; None: neither."""
-    return None  # placeholder until the customer-side detector lands
+ENGLISH = PhraseSet(
+    language="en",
+    handoff=DEFAULT_PATTERNS,
+    offer_lead=(
+        r"\b(?:would you (?:like|prefer|want)|do you (?:want|wish|need)|shall (?:I|we)|should (?:I|we)"
+        r"|may I|can I|want me to|would it help|is it ok(?:ay)? (?:if|for me to)|let me know if"
+        r"|happy to|glad to)\b"
+    ),
+    offer_modal=(
+        r"(?:\b(?:I|we)\s+(?:can|could|may|might)\s+(?:also\s+|certainly\s+|definitely\s+|surely\s+|always"
+        r"\s+|try to\s+|help you\s+)*(?:[\w']+\s+){0,1}|\b(?:option|alternative|try) (?:is|would be|it'?s) to\s+"
+        r"|\bmaybe (?:I|we) (?:can|could)\s+)$"
+    ),
+    offer_condition=(
+        r"\bif you(?:'d| would)? (?:like|prefer|want|wish)\b|\bif (?:that'?s|it'?s) (?:ok|okay|fine|alright)\b"
+        r"|\bif needed\b"
+    ),
+    offer=(
+        r"\b(?:would you (?:like|prefer|want)|do you (?:want|wish)|shall I|should I)\s+(?:me\s+)?(?:to\s+)?"
+        r"(?:speak|talk|chat|be (?:connected|transferred))\s+(?:to|with)\s+(?:a|an|the|one of our|our)?\s*"
+        r"(?:\w+\s+)?" + _PARTY + r"s?\b",
+        r"\b(?:would you (?:like|prefer|want)|do you want|shall I|should I)\s+(?:me\s+)?(?:to\s+)?"
+        r"(?:escalate|transfer|forward|pass on|raise)\b(?:\s+(?:it|this|that|your case|the case))?\s*\?",
+    ),
+    negation=_NEG,
+    not_negation=(
+        r"\b(?:don'?t|do not|not to|no need to)\s+(?:worry|hesitate|forget)\b|\bno (?:worries|problem)\b"
+        r"|\bnot only\b|\bnot sure\b|\bwhether or not\b"
+    ),
+    refusal_verb=(
+        r"\b(?:(?:re-?\s?)?escalat(?:e|es|ing|ion)|be escalated"
+        r"|transferr?\w*\s+(?:you|this|it|chats?|the chat|calls?|your (?:chat|case|call))"
+        r"|connect\w*\s+you|put\w*\s+you\s+through|pass\w*\s+(?:it|this|that|your case|the case)\s+(?:on|over)"
+        r"|forward\w*\s+(?:it|this|that|your case|the case|your request)|hand\w*\s+(?:you|this|it)\s+over"
+        r"|call-?backs?|(?:speak|talk)\s+(?:to|with)\s+(?:a|an|the)\s+" + _PARTY + r")\b"
+    ),
+    refusal=(
+        r"\b(?:escalat\w*|transferr?\w*|hand-?offs?|call-?backs?)\b[^.,;]{0,40}?\b(?:is|are|was)\s*(?:not|n't)"
+        r"\s+(?:possible|an option|available|allowed|permitted)\b",
+        r"\b(?:escalat\w*|transferr?\w*)\b[^.,;]{0,40}?\b(?:is|are) impossible\b",
+    ),
+    redirect=(
+        r"\b(?:please|kindly|you (?:can|could|may|might|should|must|need to|will need to|would need to|have to"
+        r"|'ll need to|will have to|would have to)|feel free to|don'?t hesitate to"
+        r"|I (?:would )?(?:suggest|recommend|request|advise)(?: you| that you)?"
+        r"(?: to)?|try to|best to|you were (?:inform|informed|advised|told|asked) to|so (?:that )?you can)\s+"
+        r"(?:\w+\s+){0,3}?" + _CONTACT + r"\b(?:\s+[\w'/#-]+){0,6}?\s*(?:\b|(?=\{))" + _ELSEWHERE,
+        r"^\W*(?:\d+\.\s*)?(?:contact|call|visit|e-?mail|reach out to|get in touch with|phone|ring)\b"
+        r"(?:\s+[\w'/#-]+){0,6}?\s*(?:\b|(?=\{))" + _ELSEWHERE,
+        r"\b(?:look for|go to|click(?: on)?|find|open)\s+(?:the\s+)?(?:\S+\s+){0,4}?[\"“{]*"
+        r"(?:Contact Us|chat support)\b",
+        r"\bway to (?:reach|contact|talk (?:to|with)|speak (?:to|with)|get in touch with)\b",
+        r"\bif you (?:would like|prefer|want|wish) to (?:speak|talk|chat) (?:to|with|directly)\b",
+    ),
+    closing=(
+        r"\bif you (?:have|encounter|experience|need|require|run into|face|still have|should have|would have"
+        r"|still need)\b[^.]{0,40}?\b(?:questions?|issues?|difficult(?:y|ies)|problems?|assistance|help|support"
+        r"|concerns?|queries|inquiries)\b|\b(?:contact|reach) (?:out to )?us (?:again|back)\b"
+    ),
+    clause_break=(
+        r"[,;:()\u2013\u2014]|\s-\s|\b(?:but|however|although|though|because|so that|and then)\b"
+        r"|\b(?=(?:I|we)(?:'ll| will|'m| am|'ve| have| need| shall| would like)\b)"
+    ),
+    customer_acts=(
+        r"(?:\byou\s+(?:to|can|could|may|might|should|must|need to|have to|will need to|would need to"
+        r"|just need to)\s+(?:[\w']+\s+){0,2}|\bplease\s+(?:kindly\s+)?)$"
+    ),
+    cancel=r"\b(?:could|would|should) have\s+(?:[\w']+\s+){0,2}$",
+    feedback=r"\b(?:feedback|suggestions?)\b",
+)
