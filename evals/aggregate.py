@@ -33,23 +33,50 @@ def metric_specs(scorers: Sequence[Scorer]) -> list[MetricSpec]:
     return specs
 
 
+# A ratio with fewer rows than this in its denominator gets no confident interval (aggregate.min_n).
+DEFAULT_MIN_N = 10
+# Share of bootstrap resamples allowed to leave a ratio undefined (no row in its denominator)
+# before its interval is withheld (aggregate.max_undefined); see docs/metrics.md.
+DEFAULT_MAX_UNDEFINED = 0.01
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """Per conversation (rows, in `conversations` order) x metric (columns)."""
+
+    conversations: pd.Index
+    num: np.ndarray
+    den: np.ndarray
+    count: np.ndarray  # rows behind the denominator: scored replies, or labels the ratio counts
+
+    def take(self, conversations: pd.Index) -> _Sums:
+        at = self.conversations.get_indexer(conversations)
+        return _Sums(conversations, self.num[at], self.den[at], self.count[at])
+
+
 def summarise(
     scores: pd.DataFrame,
     scorers: Sequence[Scorer],
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    min_n: int = DEFAULT_MIN_N,
+    max_undefined: float = DEFAULT_MAX_UNDEFINED,
 ) -> pd.DataFrame:
     """One row per (variant, metric): estimate, CI, the count it rests on, and unscored rows.
 
-    `scores` has columns case_id, conversation_id, variant, scorer, value, label.
+    `scores` has columns case_id, conversation_id, variant, scorer, value, label. Besides the
+    estimate: `n` (rows in the denominator), `too_few` (n < min_n: the point estimate stands, the
+    interval is not to be trusted) and `undefined_share` (resamples in which the ratio had no
+    denominator; above `max_undefined` the interval is withheld as NaN).
     """
     specs = metric_specs(scorers)
     rows = []
     for variant, frame in scores.groupby("variant", sort=False):
-        num, den = _per_conversation_sums(frame, specs)
-        estimate = _ratio(num.sum(axis=0), den.sum(axis=0))
-        low, high = _bootstrap(num, den, n_boot, confidence, seed)
+        sums = _per_conversation_sums(frame, specs)
+        estimate = _ratio(sums.num.sum(axis=0), sums.den.sum(axis=0))
+        n = sums.count.sum(axis=0)
+        low, high, undefined = _bootstrap(sums.num, sums.den, n_boot, confidence, seed, max_undefined)
         unscored = frame.groupby("scorer")["value"].apply(lambda v: int(v.isna().sum()))
         for j, spec in enumerate(specs):
             rows.append({
@@ -58,17 +85,16 @@ def summarise(
                 "value": estimate[j],
                 "ci_low": low[j],
                 "ci_high": high[j],
-                "n": int(den[:, j].sum()) if spec.ratio is None else int(_count(frame, spec)),
+                "n": int(n[j]),
                 "unscored": int(unscored.get(spec.scorer, 0)),
+                "too_few": bool(n[j] < min_n),
+                "undefined_share": undefined[j],
             })
     return pd.DataFrame(rows)
 
 
-def _count(frame: pd.DataFrame, spec: MetricSpec) -> int:
-    """Rows in a ratio's denominator (e.g. positives for recall)."""
-    assert spec.ratio is not None
-    labels = frame.loc[frame["scorer"] == spec.scorer, "label"]
-    return int(labels.isin(list(spec.ratio.denominator)).sum())
+DIFF_COLUMNS = ["variant", "baseline", "metric", "diff", "ci_low", "ci_high", "within_noise", "n", "too_few",
+                "undefined_share", "fallback_from", "fallback_reason"]
 
 
 def paired_differences(
@@ -78,37 +104,70 @@ def paired_differences(
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    min_n: int = DEFAULT_MIN_N,
+    max_undefined: float = DEFAULT_MAX_UNDEFINED,
 ) -> pd.DataFrame:
     """Each variant minus the baseline, on the conversations both answered, with a paired CI.
 
     Both sides are resampled with the same conversations, so what they share (how hard those
     conversations are) cancels out; a difference whose CI contains 0 is within noise.
+    `within_noise` is None (no verdict) when the difference rests on too few rows or its
+    interval is withheld. When the baseline has no scorable reply for a metric, that metric is
+    compared with the next variant that has one (`fallback_from` names the wanted baseline,
+    `fallback_reason` says why), never left as a silent row of n/a.
     """
     specs = metric_specs(scorers)
-    base = scores[scores["variant"] == baseline]
+    variants = list(dict.fromkeys(scores["variant"]))
+    sums = {v: _per_conversation_sums(scores[scores["variant"] == v], specs) for v in variants}
+    order = [baseline, *(v for v in variants if v != baseline)]
+    against = [next((v for v in order if v in sums and sums[v].count[:, j].sum() > 0), baseline)
+               for j in range(len(specs))]
     rows = []
-    for variant, frame in scores.groupby("variant", sort=False):
-        if variant == baseline:
-            continue
-        shared = pd.Index(sorted(set(frame["conversation_id"]) & set(base["conversation_id"])))
-        nv, dv = _per_conversation_sums(frame, specs, shared)
-        nb, db = _per_conversation_sums(base, specs, shared)
-        diff = _ratio(nv.sum(axis=0), dv.sum(axis=0)) - _ratio(nb.sum(axis=0), db.sum(axis=0))
-        low = high = np.full(len(specs), np.nan)
-        if n_boot >= 1 and len(shared) >= 2:
-            w = _weights(len(shared), n_boot, seed)
-            low, high = _interval(_ratio(w @ nv, w @ dv) - _ratio(w @ nb, w @ db), confidence)
-        for j, spec in enumerate(specs):
-            rows.append({"variant": variant, "baseline": baseline, "metric": spec.name, "diff": diff[j],
-                         "ci_low": low[j], "ci_high": high[j],
-                         "within_noise": bool(low[j] <= 0 <= high[j]) if np.isfinite(low[j]) else None})
-    return pd.DataFrame(rows, columns=["variant", "baseline", "metric", "diff", "ci_low", "ci_high",
-                                       "within_noise"])
+    for base in dict.fromkeys(against):
+        metrics = [j for j, b in enumerate(against) if b == base]
+        for variant in variants:
+            if variant == base:
+                continue
+            mine = sums[variant]
+            theirs = sums.get(base) or _per_conversation_sums(scores.iloc[:0], specs)
+            shared = mine.conversations.intersection(theirs.conversations).sort_values()
+            v, b = mine.take(shared), theirs.take(shared)
+            diff = _ratio(v.num.sum(axis=0), v.den.sum(axis=0)) - _ratio(b.num.sum(axis=0), b.den.sum(axis=0))
+            n = np.minimum(v.count.sum(axis=0), b.count.sum(axis=0))
+            low = high = undefined = np.full(len(specs), np.nan)
+            if n_boot >= 1 and len(shared) >= 2:
+                w = _weights(len(shared), n_boot, seed)
+                stats = _ratio(w @ v.num, w @ v.den) - _ratio(w @ b.num, w @ b.den)
+                low, high, undefined = _interval(stats, confidence, max_undefined)
+            for j in metrics:
+                spec = specs[j]
+                too_few = bool(n[j] < min_n)
+                verdict = None if too_few or not np.isfinite(low[j]) else bool(low[j] <= 0 <= high[j])
+                rows.append({"variant": variant, "baseline": base, "metric": spec.name, "diff": diff[j],
+                             "ci_low": low[j], "ci_high": high[j], "within_noise": verdict, "n": int(n[j]),
+                             "too_few": too_few, "undefined_share": undefined[j],
+                             "fallback_from": None if base == baseline else baseline,
+                             "fallback_reason": None if base == baseline else _why_unscorable(scores, baseline,
+                                                                                              spec)})
+    return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+
+
+def _why_unscorable(scores: pd.DataFrame, variant: str, spec: MetricSpec) -> str:
+    """Why `variant` has nothing in a metric's denominator, in words for the report."""
+    mine = scores[scores["variant"] == variant]
+    if mine.empty:
+        return f"{variant} has no replies"
+    rows = mine[mine["scorer"] == spec.scorer]
+    if rows.empty:
+        return f"{variant} has no {spec.scorer} scores"
+    if spec.ratio is None or rows["value"].isna().all():
+        return f"{variant} has no scorable {spec.scorer} replies ({int(rows['value'].isna().sum())} unscored)"
+    return f"{variant} has no replies labelled {' / '.join(spec.ratio.denominator)}, which {spec.name} is over"
 
 
 def _per_conversation_sums(frame: pd.DataFrame, specs: Sequence[MetricSpec],
-                           conversations: pd.Index | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Numerator and denominator of every metric, summed per conversation (C x M).
+                           conversations: pd.Index | None = None) -> _Sums:
+    """Numerator, denominator and row count of every metric, summed per conversation (C x M).
 
     Rows of conversations outside `conversations` (when given) are left out."""
     if conversations is None:
@@ -117,6 +176,7 @@ def _per_conversation_sums(frame: pd.DataFrame, specs: Sequence[MetricSpec],
         frame = frame[frame["conversation_id"].isin(conversations)]
     num = np.zeros((len(conversations), len(specs)))
     den = np.zeros_like(num)
+    count = np.zeros_like(num)
     for j, spec in enumerate(specs):
         rows = frame[frame["scorer"] == spec.scorer]
         at = conversations.get_indexer(rows["conversation_id"])
@@ -124,11 +184,13 @@ def _per_conversation_sums(frame: pd.DataFrame, specs: Sequence[MetricSpec],
             scored = rows["value"].notna().to_numpy()
             np.add.at(num[:, j], at[scored], rows["value"].to_numpy()[scored])
             np.add.at(den[:, j], at[scored], 1.0)
+            np.add.at(count[:, j], at[scored], 1.0)
         else:
             labels = rows["label"]
             np.add.at(num[:, j], at, labels.map(spec.ratio.numerator).fillna(0.0).to_numpy(float))
             np.add.at(den[:, j], at, labels.map(spec.ratio.denominator).fillna(0.0).to_numpy(float))
-    return num, den
+            np.add.at(count[:, j], at, labels.isin(list(spec.ratio.denominator)).to_numpy(float))
+    return _Sums(conversations, num, den, count)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -136,15 +198,15 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _bootstrap(num: np.ndarray, den: np.ndarray, n_boot: int, confidence: float,
-               seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile CI from resampling conversations with replacement."""
+def _bootstrap(num: np.ndarray, den: np.ndarray, n_boot: int, confidence: float, seed: int,
+               max_undefined: float = DEFAULT_MAX_UNDEFINED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Percentile CI from resampling conversations with replacement, and the undefined share."""
     n_conv, n_metrics = num.shape
     if n_boot < 1 or n_conv < 2:
         nan = np.full(n_metrics, np.nan)
-        return nan, nan
+        return nan, nan, nan
     weights = _weights(n_conv, n_boot, seed)
-    return _interval(_ratio(weights @ num, weights @ den), confidence)
+    return _interval(_ratio(weights @ num, weights @ den), confidence, max_undefined)
 
 
 def _weights(n_conv: int, n_boot: int, seed: int) -> np.ndarray:
@@ -152,16 +214,26 @@ def _weights(n_conv: int, n_boot: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).multinomial(n_conv, np.full(n_conv, 1.0 / n_conv), size=n_boot)
 
 
-def _interval(stats: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def _interval(stats: np.ndarray, confidence: float,
+              max_undefined: float = DEFAULT_MAX_UNDEFINED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Percentile bounds over the resamples (B x M), and the share of resamples that were NaN.
+
+    Quantiles over the defined resamples alone would describe the metric *given* that a
+    denominator row was drawn, which is too narrow when that is often not so (one positive in 30
+    conversations: [1, 1]). Above `max_undefined` the bounds are NaN: no interval, not a false one.
+    """
     alpha = (1.0 - confidence) / 2.0
+    undefined = np.isnan(stats).mean(axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a metric with no data at all is NaN
         low, high = np.nanquantile(stats, [alpha, 1.0 - alpha], axis=0)
-    return low, high
+    withheld = undefined > max_undefined
+    return np.where(withheld, np.nan, low), np.where(withheld, np.nan, high), undefined
 
 
 def reply_stats(replies: pd.DataFrame) -> pd.DataFrame:
-    """Per variant: replies, errors, hand-offs, cache hits, latency, tokens, cost, PII redacted.
+    """Per variant: replies, errors, hand-offs, cache hits, latency, tokens, cost, PII redacted, and
+    replies written in another language than the dataset expects (`language_mismatch`).
 
     Token and cost sums are NaN when no reply reported them (unknown is not zero).
     """
@@ -174,6 +246,8 @@ def reply_stats(replies: pd.DataFrame) -> pd.DataFrame:
         "latency_p95_s": grouped["latency_s"].quantile(0.95),
         "latency_mean_s": grouped["latency_s"].mean(),
     })
+    if "language_mismatch" in replies:
+        stats["language_mismatch"] = grouped["language_mismatch"].apply(lambda m: int(m.fillna(False).sum()))
     if "cached" in replies:
         stats["cached"] = grouped["cached"].sum().astype(int)
     for column in ("prompt_tokens", "completion_tokens", "cost_usd"):

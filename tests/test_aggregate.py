@@ -98,3 +98,98 @@ def test_paired_difference_of_equal_variants_is_within_noise() -> None:
     [row] = paired_differences(frame, [AccuracyScorer()], "human", n_boot=1000).to_dict("records")
     assert row["ci_low"] <= 0 <= row["ci_high"] and row["within_noise"] is True
     assert row["variant"] == "bot" and row["baseline"] == "human"
+
+
+def escalation_frame(labels: dict[str, list[str]]) -> pd.DataFrame:
+    """One case per conversation; `labels` maps a variant to its escalation label per conversation."""
+    rows = [(f"k{i}", f"c{i}", "escalation", float(lab.startswith("correct")), lab, variant)
+            for variant, labs in labels.items() for i, lab in enumerate(labs)]
+    return pd.DataFrame(rows, columns=["case_id", "conversation_id", "scorer", "value", "label", "variant"])
+
+
+def test_one_positive_in_30_conversations_gets_no_confident_interval() -> None:
+    human = ["missed"] + ["correct_containment"] * 29  # the only positive, and it was missed
+    bot = ["correct_handoff"] + ["correct_containment"] * 29
+    scores = escalation_frame({"human": human, "bot": bot})
+    missed = summarise(scores, [EscalationScorer()], n_boot=1000).set_index(["variant", "metric"])
+    row = missed.loc[("human", "escalation.missed_rate")]
+    assert row["value"] == 1.0 and row["n"] == 1 and row["too_few"]  # the estimate is kept, and flagged
+    assert math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])  # not [1.00, 1.00]
+    assert row["undefined_share"] == pytest.approx((29 / 30) ** 30, abs=0.05)  # resamples with no positive
+    diffs = paired_differences(scores, [EscalationScorer()], "human", n_boot=1000).set_index("metric")
+    diff = diffs.loc["escalation.missed_rate"]
+    assert diff["diff"] == -1.0 and diff["too_few"] and diff["within_noise"] is None  # not beyond noise
+
+
+def test_undefined_resamples_withhold_the_interval_even_when_min_n_is_met() -> None:
+    human = ["missed"] + ["correct_containment"] * 29
+    scores = escalation_frame({"human": human, "bot": human})
+    for min_n in (1, 0):
+        summary = summarise(scores, [EscalationScorer()], n_boot=1000, min_n=min_n)
+        row = summary.set_index(["variant", "metric"]).loc[("human", "escalation.missed_rate")]
+        assert not row["too_few"] and math.isnan(row["ci_low"])
+        [diff] = paired_differences(scores, [EscalationScorer()], "human", n_boot=1000, min_n=min_n).query(
+            "metric == 'escalation.missed_rate'").to_dict("records")
+        assert math.isnan(diff["ci_low"]) and diff["within_noise"] is None
+
+
+def test_rare_undefined_resamples_keep_the_interval_and_are_counted() -> None:
+    # 20 positives in 40 conversations: a resample without one is practically impossible.
+    labels = ["correct_handoff", "missed"] * 10 + ["correct_containment"] * 20
+    row = summarise(escalation_frame({"bot": labels}), [EscalationScorer()], n_boot=500).set_index("metric").loc[
+        "escalation.recall"]
+    assert row["n"] == 20 and not row["too_few"] and row["undefined_share"] == 0.0
+    assert row["ci_low"] < 0.5 < row["ci_high"]
+
+
+def test_metric_rows_below_min_n_are_flagged_and_min_n_is_configurable() -> None:
+    rows = [(f"k{i}", f"c{i}", "accuracy", v, None) for i, v in enumerate([0.2, 0.4, 0.9])]
+    assert metric(summarise(frame(rows), [AccuracyScorer()], n_boot=100), "accuracy.mean")["too_few"]
+    assert not metric(summarise(frame(rows), [AccuracyScorer()], n_boot=100, min_n=3), "accuracy.mean")["too_few"]
+
+
+def test_paired_difference_counts_n_on_the_shared_conversations() -> None:
+    rng = np.random.default_rng(4)
+    scores = paired_frame(list(rng.random(30)), list(rng.random(30)))
+    scores = scores[~((scores["variant"] == "bot") & scores["conversation_id"].isin(["c0", "c1"]))]
+    [row] = paired_differences(scores, [AccuracyScorer()], "human", n_boot=200).to_dict("records")
+    assert row["n"] == 28 and not row["too_few"] and row["fallback_from"] is None
+
+
+def test_baseline_without_scorable_replies_falls_back_to_the_next_variant_and_says_why() -> None:
+    rng = np.random.default_rng(5)
+    rows = [(f"k{i}", f"c{i}", "accuracy", v, None, name)
+            for name, vals in (("human", [math.nan] * 20), ("retrieval", rng.random(20)), ("rules", rng.random(20)))
+            for i, v in enumerate(vals)]
+    scores = pd.DataFrame(rows, columns=["case_id", "conversation_id", "scorer", "value", "label", "variant"])
+    diffs = paired_differences(scores, [AccuracyScorer()], "human", n_boot=200).set_index("variant")
+    assert set(diffs["baseline"]) == {"retrieval"} and set(diffs["fallback_from"]) == {"human"}
+    assert diffs.loc["rules", "fallback_reason"] == "human has no scorable accuracy replies (20 unscored)"
+    assert pd.notna(diffs.loc["rules", "diff"]) and diffs.loc["rules", "n"] == 20
+    assert diffs.loc["human", "n"] == 0 and diffs.loc["human", "too_few"]  # the empty baseline, shown as such
+
+
+def test_baseline_with_no_replies_at_all_falls_back() -> None:
+    rng = np.random.default_rng(6)
+    scores = paired_frame(list(rng.random(15)), list(rng.random(15)))
+    scores["variant"] = scores["variant"].replace({"human": "retrieval"})
+    [row] = paired_differences(scores, [AccuracyScorer()], "human", n_boot=100).to_dict("records")
+    assert (row["variant"], row["baseline"], row["fallback_from"]) == ("bot", "retrieval", "human")
+    assert row["fallback_reason"] == "human has no replies"
+
+
+def test_baseline_that_never_hands_off_falls_back_for_precision_only() -> None:
+    human = ["missed", "correct_containment"] * 10  # precision = TP / (TP + FP) has no denominator
+    bot = ["correct_handoff", "premature"] * 10
+    rules = ["correct_handoff", "correct_containment"] * 10
+    diffs = paired_differences(escalation_frame({"human": human, "bot": bot, "rules": rules}), [EscalationScorer()],
+                               "human", n_boot=100).set_index(["variant", "metric"])
+    assert diffs.loc[("rules", "escalation.recall"), "baseline"] == "human"
+    assert diffs.loc[("rules", "escalation.precision"), "baseline"] == "bot"
+    assert "correct_handoff / premature" in diffs.loc[("rules", "escalation.precision"), "fallback_reason"]
+
+
+def test_reply_stats_counts_language_mismatches() -> None:
+    replies = pd.DataFrame({"variant": ["a", "a", "b"], "error": [None, None, None], "escalated": [False] * 3,
+                            "latency_s": [0.1] * 3, "language_mismatch": [True, False, None]})
+    assert reply_stats(replies)["language_mismatch"].to_dict() == {"a": 1, "b": 0}
