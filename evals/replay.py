@@ -20,7 +20,7 @@ from evals.types import Answer, Case, Inquiry, Reply, Variant
 
 OnReply = Callable[[Reply], None]
 _CACHED_FIELDS = ("text", "escalated", "latency_s", "note", "prompt_tokens", "completion_tokens",
-                  "cost_usd", "redacted")
+                  "cost_usd", "redacted", "handoff_kind")
 
 
 async def replay(

@@ -6,11 +6,12 @@ report exactly which field of which row is wrong. Everything downstream is a fro
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Sequence
+from typing import Any, Literal, Protocol, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["customer", "agent", "bot"]
 EscalationSource = Literal[
@@ -26,12 +27,71 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
+class ToolCall(_Record):
+    """A tool the bot or agent called, as chat logs record it (e.g. `transfer_to_human`)."""
+
+    name: str = Field(min_length=1)
+    # OpenAI logs keep the arguments as a JSON string; other logs as an object. Both are kept as given.
+    arguments: dict[str, Any] | str = Field(default_factory=dict)
+    id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _openai_shape(cls, data: Any) -> Any:
+        """Accept OpenAI's {"id", "type": "function", "function": {"name", "arguments"}} as well."""
+        if isinstance(data, dict) and isinstance(data.get("function"), dict) and "name" not in data:
+            if data.get("type", "function") != "function":
+                raise ValueError(f"type: only 'function' tool calls are read, got {data.get('type')!r}")
+            flat = {"name": data["function"].get("name"), "id": data.get("id")}
+            if "arguments" in data["function"]:
+                flat["arguments"] = data["function"]["arguments"]
+            return {k: v for k, v in flat.items() if v is not None}
+        return data
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        if not isinstance(value, (dict, str)):
+            raise ValueError(f"a JSON object, or a JSON string holding one; got {type(value).__name__}")
+        if isinstance(value, str) and value.strip():
+            try:
+                parsed = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+            if not isinstance(parsed, dict):
+                raise ValueError("a JSON string must hold an object")
+        return value
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """The arguments as an object, whichever way the log wrote them."""
+        if isinstance(self.arguments, dict):
+            return self.arguments
+        return json.loads(self.arguments) if self.arguments.strip() else {}
+
+
 class Turn(_Record):
     role: Role
-    text: str = Field(min_length=1)
+    # Empty only for a bot or agent turn that is nothing but tool calls.
+    text: str = ""
     # The same message in the other party's language (what the other side actually read).
     translation: str | None = None
     timestamp: str | None = None
+    tool_calls: list[ToolCall] = []
+    # Whether this turn handed the conversation to a person, when the log says so; it wins over
+    # any reading of the tool calls or the text.
+    handoff: bool | None = None
+
+    @model_validator(mode="after")
+    def _speaker_can_do_it(self) -> Turn:
+        if self.role == "customer":
+            if self.tool_calls:
+                raise ValueError("tool_calls: a customer turn cannot call tools (only bot and agent turns)")
+            if self.handoff is not None:
+                raise ValueError("handoff: a customer turn cannot hand off (only bot and agent turns)")
+        if not self.text and not self.tool_calls:
+            raise ValueError("text: required, and not empty, unless the turn is a bot or agent tool call "
+                             "(tool_calls)")
+        return self
 
 
 class Reference(_Record):
@@ -115,7 +175,7 @@ class Case:
         """
         translate = "customer" if self.view == "agent" else "agent"
         return tuple(
-            Turn(role=t.role, text=t.translation or t.text, timestamp=t.timestamp)
+            t.model_copy(update={"text": t.translation, "translation": None})
             if t.role == translate and t.translation
             else t
             for t in self.conversation.turns[: self.turn_index + 1]
@@ -150,13 +210,16 @@ class Inquiry:
 class Answer:
     """A variant's answer to one inquiry."""
 
-    text: str
+    text: str  # may be empty: a reply that is only a tool call
     escalated: bool
     note: str = ""  # why it answered so (e.g. retrieved case, matched rule, tool call)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None  # None: unknown (no price for the model), never a silent 0
     redacted: dict[str, int] = field(default_factory=dict)  # PII kind -> count, never the values
+    # What the reply does about a person (handoff, offer, redirect, refusal, none; see
+    # evals.handoff); "" when the variant did not read it. `escalated` is the decision taken on it.
+    handoff_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +236,7 @@ class Reply:
     cost_usd: float | None = None
     redacted: dict[str, int] = field(default_factory=dict)
     cached: bool = False  # served from the reply cache (no call made in this run)
+    handoff_kind: str = ""  # see Answer.handoff_kind
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def test_option_composes_and_instantiates(group: str, option: str) -> None:
 def test_default_runs_three_variants_and_three_scorers() -> None:
     cfg = composed()
     assert list(cfg.variant) == ["human", "retrieval", "rules"]
-    assert list(cfg.scorer) == ["escalation", "accuracy", "empathy"]
+    assert list(cfg.scorer) == ["escalation", "accuracy", "empathy", "human_access", "human_access_conversation"]
     assert cfg.variant.retrieval.history_path == cfg.dataset.history_path
 
 

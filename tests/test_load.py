@@ -36,6 +36,17 @@ def good_row(cid: str = "c1") -> dict:
          "line 2: field 'references.0.escalation_source': required when should_escalate is given"),
         (lambda r: r["references"][0].update(should_escalate="yes"),
          "line 2: field 'references.0.should_escalate': Input should be a valid boolean"),
+        (lambda r: r["turns"][0].update(tool_calls=[{"name": "transfer_to_human"}]),
+         "line 2: field 'turns.0.tool_calls': a customer turn cannot call tools"),
+        (lambda r: r["turns"][2].update(handoff=True), "line 2: field 'turns.2.handoff': a customer turn cannot"),
+        (lambda r: r["turns"][1].update(text=""), "line 2: field 'turns.1.text': required, and not empty, unless"),
+        (lambda r: r["turns"][1].update(handoff="yes"), "line 2: field 'turns.1.handoff': Input should be a valid"),
+        (lambda r: r["turns"][1].update(text="", tool_calls=[{"name": "escalate", "arguments": "{oops"}]),
+         "line 2: field 'turns.1.tool_calls.0.arguments': not valid JSON"),
+        (lambda r: r["turns"][1].update(tool_calls=[{"name": "escalate", "arguments": 3}]),
+         "line 2: field 'turns.1.tool_calls.0.arguments': a JSON object, or a JSON string holding one; got int"),
+        (lambda r: r["turns"][1].update(tool_calls=[{"arguments": {}}]),
+         "line 2: field 'turns.1.tool_calls.0.name': required field is missing"),
     ],
 )
 def test_each_malformed_row_names_file_line_and_field(tmp_path: Path, mutate, where: str) -> None:
@@ -46,6 +57,17 @@ def test_each_malformed_row_names_file_line_and_field(tmp_path: Path, mutate, wh
         load_conversations(path)
     first = str(err.value).splitlines()[0]
     assert first.startswith(f"{path}: {where}")
+
+
+def test_a_reply_that_is_only_a_tool_call_loads_from_jsonl_and_csv(tmp_path: Path) -> None:
+    row = good_row()
+    row["turns"][3] = {"role": "agent", "handoff": True, "tool_calls": [
+        {"id": "call_7", "type": "function", "function": {"name": "transfer_to_human", "arguments": "{}"}}]}
+    [conv] = load_conversations(write_jsonl(tmp_path, [row])).conversations
+    assert conv.turns[3].text == "" and conv.turns[3].tool_calls[0].name == "transfer_to_human"
+    flat = pd.DataFrame([{**row, "turns": json.dumps(row["turns"]), "references": json.dumps(row["references"])}])
+    flat.to_csv(tmp_path / "data.csv", index=False)
+    assert load_conversations(tmp_path / "data.csv").conversations == [conv]
 
 
 def test_bad_json_bad_encoding_and_duplicates_are_reported_per_line(tmp_path: Path) -> None:

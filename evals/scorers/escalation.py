@@ -2,6 +2,11 @@
 
 Each reply is one of four outcomes against `should_escalate`; a missed hand-off scores 0 like a
 premature one, and the per-variant rates keep the two apart.
+
+Whether the reply handed off is `reply.escalated`, as its variant decided it by the shared policy
+(explicit flag, hand-off tool call, then the text's reading; offers count when accepted, redirects
+never, by default: see docs/escalation.md). The explanation names what the reply did
+(`reply.handoff_kind`) and why it counted or not (`reply.note`).
 """
 
 from __future__ import annotations
@@ -41,7 +46,33 @@ class EscalationScorer:
         else:
             label = PREMATURE if reply.escalated else CORRECT_CONTAINMENT
         should = "should hand off" if ref.should_escalate else "should not hand off"
-        did = "handed off" if reply.escalated else "kept the conversation"
+        did = describe(reply)
         value = 1.0 if label in (CORRECT_HANDOFF, CORRECT_CONTAINMENT) else 0.0
         return Score(case.case_id, reply.variant, self.name, value, label,
                      f"{should} (label from {ref.escalation_source}); the reply {did}")
+
+
+_DID: dict[str, str] = {
+    "handoff": "handed off",
+    "offer": "offered a person",
+    "redirect": "pointed the customer to another channel",
+    "refusal": "refused a person",
+}
+
+
+def describe(reply: Reply) -> str:
+    """What the reply did about a person, and whether that counts as a hand-off, in words.
+
+    e.g. "offered a person: 'shall I connect you?'; the customer declined; not a hand-off"."""
+    note = reply.note.strip()
+    if not reply.text.strip():
+        note = f"no text: tool call only{'; ' + note if note else ''}"
+    kind = reply.handoff_kind
+    if kind in _DID and kind != "handoff":
+        said = note if note.startswith(_DID[kind]) else f"{_DID[kind]}{' (' + note + ')' if note else ''}"
+        return f"{said}; {'counted as a hand-off' if reply.escalated else 'not a hand-off'}"
+    if kind == "handoff" and not reply.escalated:
+        did = "reads as a hand-off, not counted as one"
+    else:
+        did = "handed off" if reply.escalated else "kept the conversation"
+    return f"{did} ({note})" if note else did

@@ -4,6 +4,9 @@ Request (POST): {"conversation_id", "case_id", "language", "channel",
                  "messages": [{"role": "customer" | "agent" | "bot", "text"}]}
 Response (200): {"reply": str, "handoff": bool, "reason": str | null,
                  "usage": {"prompt_tokens": int, "completion_tokens": int} | null}
+
+`handoff` is the bot's own explicit decision; `handoff_kind` records what the reply's words read
+as (evals.handoff), "handoff" whenever the bot says it handed off.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evals.endpoint import Endpoint, EndpointLimits, Retryable, retry_after_seconds
 from evals.errors import UserError
+from evals.handoff import HandoffDetector
 from evals.pii import PiiRedactor, redact_texts, should_redact
 from evals.types import Answer, Case, Inquiry
 
@@ -57,6 +61,7 @@ class HttpBot:
         self.limits = EndpointLimits(**(limits or {}))
         self.concurrency = self.limits.concurrency
         self.redactor = PiiRedactor() if should_redact(redact_pii, url) else None
+        self.detector = HandoffDetector()
         self._client: httpx.AsyncClient | None = None
         self._headers: dict[str, str] = {}
         self._endpoint: Endpoint | None = None
@@ -120,6 +125,8 @@ class HttpBot:
             field = ".".join(str(p) for p in first["loc"]) or "body"
             raise ContractError(f"response field '{field}': {first['msg']}") from None
         usage = parsed.usage
+        kind = ("handoff" if parsed.handoff else
+                self.detector.classify(parsed.reply, inquiry.language).kind if parsed.reply.strip() else "none")
         return Answer(parsed.reply, parsed.handoff, f"handoff: {parsed.reason}" if parsed.handoff else "",
                       usage.prompt_tokens if usage else None, usage.completion_tokens if usage else None,
-                      None, redacted)
+                      None, redacted, kind)

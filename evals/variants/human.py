@@ -1,8 +1,11 @@
 """The human agents as a variant: their historic reply at each decision point.
 
 It makes the people who really answered a baseline every bot and every judge is measured
-against. Whether a reply hands off is read from its text with the same detector that derives
-`agent_phrase` labels, so on such labels this variant agrees with itself by construction.
+against. Whether a reply hands off is decided by the shared hand-off policy (see
+evals.variants.handoff_policy) from what the agent did: an explicit `handoff` flag or a hand-off
+tool call on the agent's turns, else the reading of the reply text, with the same detector that
+derives `agent_phrase` labels (so on such labels this variant agrees with itself by
+construction). The `should_escalate` label itself is never read.
 """
 
 from __future__ import annotations
@@ -11,6 +14,15 @@ from collections.abc import Sequence
 
 from evals.handoff import HandoffDetector
 from evals.types import Answer, Case, Inquiry
+from evals.variants.handoff_policy import (
+    DefaultReader,
+    HandoffPolicy,
+    Reader,
+    explicit_flag,
+    make_reader,
+    reaction_to,
+    reply_turns,
+)
 
 
 class NoHumanReply(LookupError):
@@ -18,17 +30,31 @@ class NoHumanReply(LookupError):
 
 
 class HumanVariant:
-    def __init__(self, name: str = "human", detector: HandoffDetector | None = None) -> None:
+    def __init__(self, name: str = "human", detector: HandoffDetector | None = None,
+                 handoff_tools: Sequence[str] | None = None, offer: str = "accepted", redirect: str = "never",
+                 reader: str | Reader | None = None) -> None:
         self.name = name
-        self.detector = detector or HandoffDetector()
-        self._replies: dict[str, tuple[str | None, str | None]] = {}
+        self.reader = DefaultReader(detector) if detector is not None else make_reader(reader)
+        self.policy = HandoffPolicy.configured(name, handoff_tools, offer, redirect)
+        self._answers: dict[str, Answer | None] = {}
 
     def prepare(self, cases: Sequence[Case]) -> None:
-        # (text as the replayed side read it, text as the agent wrote it)
-        self._replies = {c.case_id: (c.reference_reply, c.reference.reply) for c in cases}
+        self._answers = {c.case_id: self._human_answer(c) for c in cases}
 
     async def respond(self, inquiry: Inquiry) -> Answer:
-        shown, written = self._replies.get(inquiry.case_id, (None, None))
-        if not shown:
+        answer = self._answers.get(inquiry.case_id)
+        if answer is None:
             raise NoHumanReply(f"no human reply recorded for {inquiry.case_id}")
-        return Answer(shown, *self.detector.read(written or shown))
+        return answer
+
+    def _human_answer(self, case: Case) -> Answer | None:
+        shown, written = case.reference_reply, case.reference.reply
+        conv = case.conversation
+        turns, next_customer = reply_turns(conv, case.turn_index, "agent")
+        calls = [call for t in turns for call in t.tool_calls]
+        if not shown and not calls:
+            return None
+        decision = self.policy.decide(
+            written or shown or "", self.reader, conv.agent_language or conv.language, explicit_flag(turns), calls,
+            lambda: reaction_to(next_customer, self.reader, conv.language))
+        return Answer(shown or "", decision.escalated, decision.note, handoff_kind=decision.kind)

@@ -1,7 +1,10 @@
 """A bot behind any OpenAI-compatible chat-completions API (OpenAI, vLLM, Ollama, llama.cpp).
 
-Hand-off is a tool the model can call (`transfer_to_human` with a reason); for models without
-tools, `handoff: phrase` reads it from the reply text instead. The API key is read from the
+Hand-off is a tool the model can call (`transfer_to_human` with a reason): with `handoff: tool`
+the call alone decides, and `handoff_kind` still records what the text reads as. For models
+without tools, `handoff: phrase` decides from the text by the shared hand-off policy (offers and
+redirects per `offer` / `redirect`; an offer counts as an attempt under `accepted`, since no
+customer ever answers a live bot's reply; see docs/escalation.md). The API key is read from the
 environment variable named in the config, so it never sits in a config, a log or MLflow.
 """
 
@@ -21,6 +24,7 @@ from evals.errors import UserError
 from evals.handoff import HandoffDetector
 from evals.pii import PiiRedactor, redact_texts, should_redact
 from evals.types import Answer, Case, Inquiry
+from evals.variants.handoff_policy import DefaultReader, HandoffPolicy
 
 TRANSFER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -75,6 +79,8 @@ class OpenAIChatBot:
         limits: Mapping[str, Any] | None = None,
         prices: Mapping[str, Mapping[str, float]] | None = None,
         redact_pii: bool | str = "auto",
+        offer: str = "accepted",
+        redirect: str = "never",
     ) -> None:
         if handoff not in ("tool", "phrase"):
             raise UserError(f"handoff must be 'tool' or 'phrase', got {handoff!r}")
@@ -90,6 +96,7 @@ class OpenAIChatBot:
         self.handoff = handoff
         self.detector = HandoffDetector(tuple(handoff_patterns)) if handoff_patterns else HandoffDetector()
         self.handoff_reply = handoff_reply
+        self.policy = HandoffPolicy.configured(name, None, offer, redirect)
         self.limits = EndpointLimits(**(limits or {}))
         self.concurrency = self.limits.concurrency
         self.prices = prices
@@ -105,6 +112,7 @@ class OpenAIChatBot:
             "tools": text_hash(json.dumps(TRANSFER_TOOL, sort_keys=True)) if self.handoff == "tool"
             else list(self.detector.patterns),
             "redact_pii": self.redactor is not None,
+            **({"offer": self.policy.offer, "redirect": self.policy.redirect} if self.handoff == "phrase" else {}),
         }
 
     def prepare(self, cases: Sequence[Case]) -> None:
@@ -128,8 +136,9 @@ class OpenAIChatBot:
     def messages(self, inquiry: Inquiry) -> tuple[list[dict[str, str]], dict[str, int]]:
         texts, counts = redact_texts(self.redactor, [t.text for t in inquiry.history])
         system = {"role": "system", "content": self.prompt.replace("{language}", inquiry.language)}
+        # A logged turn that was only a tool call has no words to show the model.
         return [system, *({"role": _ROLES[t.role], "content": text}
-                          for t, text in zip(inquiry.history, texts))], counts
+                          for t, text in zip(inquiry.history, texts) if text)], counts
 
     async def respond(self, inquiry: Inquiry) -> Answer:
         if self._endpoint is None:
@@ -165,8 +174,12 @@ class OpenAIChatBot:
                 reason = json.loads(calls[0].function.arguments or "{}").get("reason", "")
             except json.JSONDecodeError:
                 reason = calls[0].function.arguments
-            escalated, note = True, f"transfer_to_human: {reason}"
+            escalated, note, kind = True, f"transfer_to_human: {reason}", "handoff"
             text = text or self.handoff_reply
-        else:
-            escalated, note = self.detector.read(text) if self.handoff == "phrase" else (False, "")
-        return Answer(text, escalated, note, prompt_tokens, completion_tokens, cost, redacted)
+        elif self.handoff == "phrase":
+            decision = self.policy.decide(text, DefaultReader(self.detector))
+            escalated, note, kind = decision.escalated, decision.note, decision.kind
+        else:  # the model had the tool and did not call it; the words are recorded, not obeyed
+            escalated, note = False, ""
+            kind = self.detector.classify(text).kind if text.strip() else "none"
+        return Answer(text, escalated, note, prompt_tokens, completion_tokens, cost, redacted, kind)

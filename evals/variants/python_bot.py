@@ -1,13 +1,17 @@
 """A bot that is a Python function: `package.module:function`, sync or async.
 
 The function receives the `Inquiry` (history so far, language, ids) plus any configured keyword
-arguments, and returns the reply text (hand-off then read by the phrase detector), a mapping
-{"reply": str, "handoff": bool, "reason": str}, or an `Answer`.
+arguments, and returns the reply text, a mapping {"reply": str, "handoff": bool, "reason": str},
+or an `Answer`. A `handoff` the function gives is its explicit decision; without one (plain
+text, or a mapping without `handoff`) the shared hand-off policy reads the text, with `offer` and
+`redirect` as configured (an offer counts as an attempt under `accepted`: no customer answers a
+live bot's reply; see docs/escalation.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +20,7 @@ from typing import Any
 from evals.errors import UserError
 from evals.handoff import HandoffDetector
 from evals.types import Answer, Case, Inquiry
+from evals.variants.handoff_policy import DefaultReader, HandoffPolicy
 
 
 def load_callable(target: str) -> Callable[..., Any]:
@@ -38,7 +43,8 @@ def load_callable(target: str) -> Callable[..., Any]:
 
 class PythonBot:
     def __init__(self, name: str, target: str, kwargs: Mapping[str, Any] | None = None,
-                 concurrency: int = 8, cache: bool = False) -> None:
+                 concurrency: int = 8, cache: bool = False, offer: str = "accepted",
+                 redirect: str = "never") -> None:
         """`cache: true` only for deterministic functions: replies are then reused across runs."""
         self.name = name
         self.target = target
@@ -46,13 +52,16 @@ class PythonBot:
         self.concurrency = concurrency
         self.cache = cache
         self.detector = HandoffDetector()
+        self.reader = DefaultReader(self.detector)
+        self.policy = HandoffPolicy.configured(name, None, offer, redirect)
         self._func: Callable[..., Any] | None = None
 
     def prepare(self, cases: Sequence[Case]) -> None:
         self._func = load_callable(self.target)
 
     def fingerprint(self) -> dict[str, Any] | None:
-        return {"kind": "python", "target": self.target, "kwargs": self.kwargs} if self.cache else None
+        return ({"kind": "python", "target": self.target, "kwargs": self.kwargs, "offer": self.policy.offer,
+                 "redirect": self.policy.redirect} if self.cache else None)
 
     async def respond(self, inquiry: Inquiry) -> Answer:
         if self._func is None:
@@ -61,15 +70,29 @@ class PythonBot:
             result = await self._func(inquiry, **self.kwargs)
         else:  # a blocking function must not stall the other inquiries
             result = await asyncio.to_thread(self._func, inquiry, **self.kwargs)
-        return self._answer(result)
+        return self._answer(result, inquiry.language)
 
-    def _answer(self, result: Any) -> Answer:
+    def _answer(self, result: Any, language: str | None = None) -> Answer:
         if isinstance(result, Answer):
-            return result
+            if result.handoff_kind:
+                return result
+            kind = "handoff" if result.escalated else self._kind(result.text, language)
+            return dataclasses.replace(result, handoff_kind=kind)
         if isinstance(result, str):
-            return Answer(result, *self.detector.read(result))
+            return self._read(result, language)
         if isinstance(result, Mapping) and isinstance(result.get("reply"), str):
-            handoff = bool(result.get("handoff", False))
-            return Answer(result["reply"], handoff, f"handoff: {result.get('reason')}" if handoff else "")
+            if result.get("handoff") is None:
+                return self._read(result["reply"], language)
+            handoff = bool(result["handoff"])
+            kind = "handoff" if handoff else self._kind(result["reply"], language)
+            return Answer(result["reply"], handoff, f"handoff: {result.get('reason')}" if handoff else "",
+                          handoff_kind=kind)
         raise TypeError(f"{self.target} returned {type(result).__name__}; expected str, "
                         "{'reply': str, 'handoff': bool} or Answer")
+
+    def _read(self, text: str, language: str | None) -> Answer:
+        decision = self.policy.decide(text, self.reader, language)
+        return Answer(text, decision.escalated, decision.note, handoff_kind=decision.kind)
+
+    def _kind(self, text: str, language: str | None) -> str:
+        return self.reader.classify(text, language).kind if text.strip() else "none"

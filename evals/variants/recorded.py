@@ -1,15 +1,25 @@
 """Replies a bot actually gave, read from the dataset: score a production bot without calling it.
 
-At each decision point the recorded reply is the first `bot` turn after the customer's turn
-(before the next customer turn). Whether it handed off is read with the phrase detector.
+At each decision point the recorded reply is the first `bot` turn after the customer's turn and
+the bot turns right after it (a text, then a tool call), before the next customer turn. Whether
+it handed off is decided by the shared hand-off policy (evals.variants.handoff_policy): the
+turn's explicit `handoff` flag, then a hand-off tool call, then the text's reading, where an offer
+counts only if the customer's next turn accepts it (by default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evals.handoff import HandoffDetector
 from evals.types import Answer, Case, Inquiry
+from evals.variants.handoff_policy import (
+    HandoffPolicy,
+    Reader,
+    explicit_flag,
+    make_reader,
+    reaction_to,
+    reply_turns,
+)
 
 
 class NoRecordedReply(LookupError):
@@ -17,26 +27,35 @@ class NoRecordedReply(LookupError):
 
 
 class RecordedBot:
-    def __init__(self, name: str, handoff_patterns: Sequence[str] | None = None) -> None:
+    def __init__(self, name: str, handoff_patterns: Sequence[str] | None = None,
+                 handoff_tools: Sequence[str] | None = None, offer: str = "accepted", redirect: str = "never",
+                 reader: str | Reader | None = None) -> None:
+        """`reader`: 'package.module:Class' reading hand-off language instead of evals.handoff."""
         self.name = name
-        self.detector = HandoffDetector(tuple(handoff_patterns)) if handoff_patterns else HandoffDetector()
-        self._replies: dict[str, str | None] = {}
+        self.reader = make_reader(reader, handoff_patterns)
+        self.policy = HandoffPolicy.configured(name, handoff_tools, offer, redirect)
+        self._answers: dict[str, Answer | None] = {}
 
     def prepare(self, cases: Sequence[Case]) -> None:
-        self._replies = {c.case_id: _recorded_reply(c) for c in cases}
+        self._answers = {c.case_id: self._recorded_answer(c) for c in cases}
 
     async def respond(self, inquiry: Inquiry) -> Answer:
-        text = self._replies.get(inquiry.case_id)
-        if text is None:
+        answer = self._answers.get(inquiry.case_id)
+        if answer is None:
             raise NoRecordedReply(f"no recorded bot reply after {inquiry.case_id}")
-        return Answer(text, *self.detector.read(text))
+        return answer
 
-
-def _recorded_reply(case: Case) -> str | None:
-    translate = case.view == "customer"
-    for turn in case.conversation.turns[case.turn_index + 1:]:
-        if turn.role == "customer":
+    def _recorded_answer(self, case: Case) -> Answer | None:
+        conv = case.conversation
+        turns, next_customer = reply_turns(conv, case.turn_index, "bot")
+        if not turns:
             return None
-        if turn.role == "bot":
-            return (turn.translation or turn.text) if translate else turn.text
-    return None
+        written = "\n".join(t.text for t in turns if t.text)
+        shown = written
+        if case.view == "customer":
+            shown = "\n".join(t.translation or t.text for t in turns if t.text)
+        decision = self.policy.decide(
+            written, self.reader, conv.agent_language or conv.language, explicit_flag(turns),
+            [call for t in turns for call in t.tool_calls],
+            lambda: reaction_to(next_customer, self.reader, conv.language))
+        return Answer(shown, decision.escalated, decision.note, handoff_kind=decision.kind)

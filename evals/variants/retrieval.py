@@ -2,7 +2,11 @@
 
 Past inquiries come from a separate history file; without one, from the evaluated data itself
 with the inquiry's own conversation left out, so no bot ever sees the answer it is scored on.
-It hands off when the retrieved human did, or when nothing similar enough is found.
+It hands off when the retrieved human reply does (read by the shared hand-off policy from what
+that agent wrote and did: flag, tool call, text), or when nothing similar enough is found. It
+never reads `should_escalate`: that is the answer key the escalation scorer grades against. A
+retrieved offer was never seen by this customer, so under `offer: accepted` it counts as a
+hand-off attempt (see docs/escalation.md).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from evals.errors import UserError
 from evals.load import build_cases, load_conversations
 from evals.types import Answer, Case, Inquiry
+from evals.variants.handoff_policy import Decision, HandoffPolicy, Reader, explicit_flag, make_reader, reply_turns
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class _Memory:
     case_id: str
     conversation_id: str
     reply: str
-    escalated: bool
+    decision: Decision
 
 
 class RetrievalBot:
@@ -33,8 +38,14 @@ class RetrievalBot:
         handoff_reply: str,
         history_path: str | None = None,
         min_similarity: float = 0.2,
+        handoff_tools: Sequence[str] | None = None,
+        offer: str = "accepted",
+        redirect: str = "never",
+        reader: str | Reader | None = None,
     ) -> None:
         self.name = name
+        self.reader = make_reader(reader)
+        self.policy = HandoffPolicy.configured(name, handoff_tools, offer, redirect)
         self.history_path = history_path
         self.min_similarity = min_similarity
         self.handoff_reply = handoff_reply
@@ -54,8 +65,7 @@ class RetrievalBot:
         if not past:
             raise UserError("the retrieval bot has no past inquiry with a human reply to learn from")
         self._memory = [
-            _Memory(c.case_id, c.conversation.conversation_id, c.reference_reply or "",
-                    bool(c.reference.should_escalate))
+            _Memory(c.case_id, c.conversation.conversation_id, c.reference_reply or "", self._decide(c))
             for c in past
         ]
         self._conversation_ids = np.array([m.conversation_id for m in self._memory])
@@ -71,5 +81,17 @@ class RetrievalBot:
         score = float(similarity[best])
         if score < self.min_similarity:
             return Answer(self.handoff_reply, True,
-                          f"nothing similar (best {score:.2f} < {self.min_similarity})")
-        return Answer(found.reply, found.escalated, f"retrieved {found.case_id} (similarity {score:.2f})")
+                          f"nothing similar (best {score:.2f} < {self.min_similarity})", handoff_kind="handoff")
+        why = f"; {found.decision.note}" if found.decision.note else ""
+        return Answer(found.reply, found.decision.escalated, f"retrieved {found.case_id} (similarity {score:.2f}){why}",
+                      handoff_kind=found.decision.kind)
+
+    def _decide(self, past: Case) -> Decision:
+        """What the past agent's reply does about a person, from its words and tool calls only.
+
+        Its offers are unseen by the customer now asking, so no reaction is passed."""
+        conv = past.conversation
+        turns, _ = reply_turns(conv, past.turn_index, "agent")
+        return self.policy.decide(past.reference.reply or past.reference_reply or "", self.reader,
+                                  conv.agent_language or conv.language, explicit_flag(turns),
+                                  [call for t in turns for call in t.tool_calls])

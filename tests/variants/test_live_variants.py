@@ -144,3 +144,39 @@ def test_recorded_bot_replies_come_from_the_log() -> None:
     assert first.text == "I am transferring you to a colleague now." and first.escalated
     with pytest.raises(NoRecordedReply):
         asyncio.run(bot.respond(cases[1].inquiry()))
+
+
+def test_live_variants_record_what_the_reply_reads_as(server, monkeypatch) -> None:
+    asked = case(conversation(turns=[("customer", "I want to talk to a human"), ("agent", "ok")]))
+    assert ask(openai_bot(server, monkeypatch), asked).handoff_kind == "handoff"
+    plain = ask(openai_bot(server, monkeypatch), case())
+    assert (plain.escalated, plain.handoff_kind) == (False, "none")
+    phrase = ask(openai_bot(server, monkeypatch, handoff="phrase"),
+                 case(conversation(turns=[("customer", "Get me a manager"), ("agent", "ok")])))
+    assert (phrase.escalated, phrase.handoff_kind) == (True, "handoff")
+    http = ask(HttpBot("team", url=server.bot_url),
+               case(conversation(turns=[("customer", "A person please, a human"), ("agent", "ok")])))
+    assert (http.escalated, http.handoff_kind) == (True, "handoff")
+    assert ask(HttpBot("team", url=server.bot_url), case()).handoff_kind == "none"
+
+
+def test_a_live_offer_is_a_handoff_attempt_unless_configured_otherwise(monkeypatch) -> None:
+    from fake_reader import FakeReader
+
+    from evals.types import Answer
+    from evals.variants.handoff_policy import DefaultReader
+
+    fake = FakeReader()
+    monkeypatch.setattr(DefaultReader, "classify", lambda self, text, language=None: fake.classify(text, language))
+    bot = PythonBot("py", target="bots_for_tests:echo")
+    offer = bot._answer("[offer] Shall I get a colleague?", "en")
+    assert (offer.escalated, offer.handoff_kind) == (True, "offer") and "no customer answered" in offer.note
+    assert not PythonBot("py", target="x:y", offer="never")._answer("[offer] ?", "en").escalated
+    assert not bot._answer("[hotline] call 0800", "en").escalated
+    no_flag = bot._answer({"reply": "I [transfer] you"}, "en")  # no `handoff` given: the words decide
+    assert (no_flag.escalated, no_flag.handoff_kind) == (True, "handoff")
+    kept = bot._answer({"reply": "I [transfer] you", "handoff": False}, "en")  # the bot's own word wins
+    assert (kept.escalated, kept.handoff_kind) == (False, "handoff")
+    assert bot._answer(Answer("typed", False), "en").handoff_kind == "none"
+    with pytest.raises(UserError, match="variant.py.offer: must be accepted, always, never"):
+        PythonBot("py", target="x:y", offer="sometimes")
