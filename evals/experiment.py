@@ -12,13 +12,14 @@ import pandas as pd
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from evals import report, trust
-from evals.aggregate import paired_differences, reply_stats, summarise
+from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, paired_differences, reply_stats, summarise
 from evals.cache import ReplyCache
 from evals.config import PROJECT_ROOT
 from evals.errors import UserError
+from evals.language import detect_language, scoring_language
 from evals.load import build_cases, load_conversations, sample_conversations
 from evals.replay import replay_sync
 from evals.tracking import Tracker, git_commit
@@ -94,7 +95,8 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 table = reply_table(dataset_table, cases, replies, scores)
                 frame = score_frame(cases, scores)
                 frames.append(frame)
-                summary = summarise(frame, scorers, cfg.aggregate.bootstrap, cfg.aggregate.confidence, cfg.seed)
+                summary = summarise(frame, scorers, cfg.aggregate.bootstrap, cfg.aggregate.confidence, cfg.seed,
+                                    **_limits(cfg))
                 stats = reply_stats(table)
                 run_ids[variant.name] = tracker.log_variant(
                     variant.name,
@@ -129,9 +131,19 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
 
 def score_all(scorers: Sequence[Scorer], cases: Sequence[Case], replies: Sequence[Reply],
               progress: Progress, variant: str) -> list[Score]:
-    """Offline scorers score each reply in turn; judges score all replies concurrently."""
+    """Offline scorers score each reply in turn (or all at once, with `score_batch`: the embedding
+    scorers embed each distinct text once); judges score all replies concurrently."""
     scores: list[Score] = []
     for scorer in scorers:
+        batch = getattr(scorer, "score_batch", None)
+        if batch is not None:
+            task = progress.add_task(f"{scorer.name}: {variant}", total=None)
+
+            def advance(done: int, total: int, task: TaskID = task) -> None:
+                progress.update(task, completed=done, total=total)
+
+            scores.extend(batch(cases, replies, on_progress=advance))
+            continue
         judge_all = getattr(scorer, "score_many", None)
         if judge_all is None:
             scores.extend(scorer.score(c, r) for c, r in zip(cases, replies))
@@ -147,28 +159,56 @@ def differences(scores: pd.DataFrame, scorers: Sequence[Scorer], names: Sequence
     baseline = cfg.aggregate.get("baseline")
     baseline = baseline if baseline in names else names[0]
     return paired_differences(scores, scorers, baseline, cfg.aggregate.bootstrap, cfg.aggregate.confidence,
-                              cfg.seed)
+                              cfg.seed, **_limits(cfg))
+
+
+def _limits(cfg: DictConfig) -> dict[str, Any]:
+    """`aggregate.min_n` and `aggregate.max_undefined`, checked (see docs/metrics.md)."""
+    min_n = cfg.aggregate.get("min_n", DEFAULT_MIN_N)
+    max_undefined = cfg.aggregate.get("max_undefined", DEFAULT_MAX_UNDEFINED)
+    if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 0:
+        raise UserError(f"aggregate.min_n: {min_n!r} is not a whole number >= 0 (default {DEFAULT_MIN_N})")
+    if isinstance(max_undefined, bool) or not isinstance(max_undefined, (int, float)) or not 0 <= max_undefined <= 1:
+        raise UserError(f"aggregate.max_undefined: {max_undefined!r} is not a share between 0 and 1 "
+                        f"(default {DEFAULT_MAX_UNDEFINED})")
+    return {"min_n": min_n, "max_undefined": float(max_undefined)}
 
 
 def diff_metrics(diffs: pd.DataFrame) -> dict[str, float]:
-    """`vs_<baseline>.<variant>.<metric>` with its paired CI, for the parent run."""
+    """`vs_<baseline>.<variant>.<metric>` with its paired CI, n and too-few flag, for the parent run.
+
+    A metric compared with a fallback baseline is logged under that variant's name."""
     metrics: dict[str, float] = {}
     for row in diffs.itertuples():
         name = f"vs_{row.baseline}.{row.variant}.{row.metric}"
-        metrics.update({name: row.diff, f"{name}_ci_low": row.ci_low, f"{name}_ci_high": row.ci_high})
+        metrics.update({name: row.diff, f"{name}_ci_low": row.ci_low, f"{name}_ci_high": row.ci_high,
+                        f"{name}_n": row.n, f"{name}_too_few": _unsure(row)})
     return metrics
 
 
 def metrics_of(summary: pd.DataFrame) -> dict[str, float]:
-    """Flatten a variant's summary rows into MLflow metrics: value, CI bounds, counts."""
+    """Flatten a variant's summary rows into MLflow metrics: value, CI bounds, n, flags, counts.
+
+    `<metric>_too_few` is 1 when n is below aggregate.min_n or the CI was withheld (the value stays,
+    no interval is to be trusted); `<metric>_undefined_share` is the share of resamples without a
+    denominator."""
     metrics: dict[str, float] = {}
     for row in summary.itertuples():
         metrics[row.metric] = row.value
         metrics[f"{row.metric}_ci_low"] = row.ci_low
         metrics[f"{row.metric}_ci_high"] = row.ci_high
+        metrics[f"{row.metric}_n"] = row.n
+        metrics[f"{row.metric}_too_few"] = _unsure(row)
+        metrics[f"{row.metric}_undefined_share"] = row.undefined_share
         scorer = row.metric.split(".")[0]
         metrics[f"{scorer}.unscored"] = row.unscored
     return metrics
+
+
+def _unsure(row: Any) -> float:
+    """1.0 when an estimate exists but no interval can be trusted: n < min_n, or the CI was withheld."""
+    withheld = pd.notna(getattr(row, "value", getattr(row, "diff", None))) and pd.isna(row.ci_low)
+    return float(bool(row.too_few) or withheld)
 
 
 def cases_table(cases: Sequence[Case]) -> pd.DataFrame:
@@ -205,10 +245,13 @@ def reply_table(dataset: pd.DataFrame, cases: Sequence[Case], replies: Sequence[
     base.insert(0, "variant", [r.variant for r in replies])
     base["reply"] = [r.text for r in replies]
     base["escalated"] = [r.escalated for r in replies]
+    base["handoff_kind"] = [r.handoff_kind for r in replies]  # what the reply did about a person
     base["latency_s"] = [r.latency_s for r in replies]
     base["note"] = [r.note for r in replies]
     base["error"] = [r.error for r in replies]
     base["cached"] = [r.cached for r in replies]
+    base["reply_language"] = [detect_language(r.text) for r in replies]  # None: too short or uncertain
+    base["language_mismatch"] = [scoring_language(r.text, c.reply_language)[1] for c, r in zip(cases, replies)]
     base["prompt_tokens"] = pd.array([r.prompt_tokens for r in replies], dtype="Int64")
     base["completion_tokens"] = pd.array([r.completion_tokens for r in replies], dtype="Int64")
     base["cost_usd"] = pd.array([r.cost_usd for r in replies], dtype="Float64")

@@ -363,7 +363,9 @@ def test_agree_logs_an_agreement_run_with_metrics_artifacts_and_tags(evaluated) 
     tags = run.data.tags
     assert tags["evaluated_run_id"] == parent_id
     assert tags["labels.sha256"] == hashlib.sha256(labels.read_bytes()).hexdigest()
-    assert tags["scorer_version.empathy"] == "offline" and tags["scorer_source.empathy"] == "value"
+    # the learned empathy scorer versions every score (heads + embedding model), so agreement is tied to it
+    assert tags["scorer_version.empathy"] == table.empathy_version.dropna().unique()[0]
+    assert tags["scorer_version.empathy"].startswith("heads-") and tags["scorer_source.empathy"] == "value"
     metrics = run.data.metrics
     for name in ("empathy.empathy.kappa", "empathy.empathy.kappa_ci_low", "empathy.empathy.kappa_ci_high",
                  "empathy.empathy.alpha", "empathy.empathy.alpha_humans", "empathy.empathy.exact",

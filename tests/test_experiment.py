@@ -9,11 +9,19 @@ import pandas as pd
 import pytest
 from builders import conversation
 from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
+
+from evals.aggregate import paired_differences, summarise
+from evals.errors import UserError
+from evals.experiment import _limits, diff_metrics, metrics_of
+from evals.scorers.escalation import EscalationScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANT_METRICS = ["escalation.f1", "escalation.precision", "escalation.recall", "escalation.missed_rate",
                    "escalation.premature_rate", "accuracy.mean", "empathy.mean", "empathy.unscored",
-                   "escalation.f1_ci_low", "escalation.f1_ci_high", "errors"]
+                   "accuracy.mean_ci_low", "accuracy.mean_ci_high", "errors", "escalation.recall_n",
+                   "escalation.f1_undefined_share",  # f1's CI is withheld when few resamples hold a hand-off
+                   "escalation.recall_too_few", "accuracy.mean_n", "language_mismatch"]
 
 
 def run_job(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, MlflowClient]:
@@ -61,7 +69,8 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
         assert len(inputs) == 1 and inputs[0].dataset.name == "wmt24_chat" and inputs[0].dataset.digest
         table = pd.read_parquet(client.download_artifacts(child.info.run_id, "replies.parquet", str(tmp_path)))
         assert len(table) == parent.data.metrics["dataset.decision_points"]
-        assert {"reply", "escalated", "escalation_label", "accuracy", "empathy_explanation"} <= set(table.columns)
+        assert {"reply", "escalated", "escalation_label", "accuracy", "empathy_explanation", "reply_language",
+                "language_mismatch"} <= set(table.columns)
     # The human variant's hand-offs are read with the phrases that made the labels: full agreement.
     human = next(c for c in children if c.info.run_name == "human")
     assert human.data.metrics["escalation.precision"] == 1.0
@@ -69,7 +78,8 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
     assert "Variants compared" in out.stderr and "mlflow ui --backend-store-uri" in out.stderr
     # Each bot against the human agents, paired by conversation, on the parent run.
     assert "Difference from human on the same conversations" in out.stderr
-    for name in ("vs_human.rules.escalation.f1", "vs_human.retrieval.accuracy.mean_ci_low"):
+    for name in ("vs_human.rules.escalation.f1", "vs_human.retrieval.accuracy.mean_ci_low",
+                 "vs_human.rules.accuracy.mean_n", "vs_human.rules.escalation.recall_too_few"):
         assert name in parent.data.metrics, name
     assert parent.data.metrics["vs_human.rules.accuracy.mean"] < 0  # nobody matches the reference better
 
@@ -103,3 +113,44 @@ def test_full_default_job(tmp_path: Path) -> None:
     parents, children = runs_of(client)
     assert len(parents) == 1 and len(children) == 3
     assert all(c.data.metrics["errors"] == 0 for c in children)
+
+
+def one_positive() -> pd.DataFrame:
+    labels = {"human": ["missed"] + ["correct_containment"] * 29,
+              "bot": ["correct_handoff"] + ["correct_containment"] * 29}
+    rows = [(f"k{i}", f"c{i}", "escalation", float(lab.startswith("correct")), lab, v)
+            for v, labs in labels.items() for i, lab in enumerate(labs)]
+    return pd.DataFrame(rows, columns=["case_id", "conversation_id", "scorer", "value", "label", "variant"])
+
+
+def test_mlflow_metrics_carry_n_and_the_too_few_flag_beside_the_estimate() -> None:
+    summary = summarise(one_positive().query("variant == 'human'"), [EscalationScorer()], n_boot=200)
+    metrics = metrics_of(summary)
+    assert metrics["escalation.missed_rate"] == 1.0  # the estimate stays available
+    assert metrics["escalation.missed_rate_n"] == 1 and metrics["escalation.missed_rate_too_few"] == 1.0
+    assert metrics["escalation.premature_rate_n"] == 29 and metrics["escalation.premature_rate_too_few"] == 0.0
+    diffs = diff_metrics(paired_differences(one_positive(), [EscalationScorer()], "human", n_boot=200))
+    assert diffs["vs_human.bot.escalation.missed_rate_too_few"] == 1.0
+    assert diffs["vs_human.bot.escalation.missed_rate_n"] == 1
+
+
+@pytest.mark.parametrize(("key", "value"), [("min_n", -1), ("min_n", "ten"), ("max_undefined", 2.0)])
+def test_bad_aggregate_limits_name_the_key(key: str, value: object) -> None:
+    cfg = OmegaConf.create({"aggregate": {key: value}})
+    with pytest.raises(UserError, match=f"aggregate.{key}"):
+        _limits(cfg)
+
+
+def test_customer_view_counts_english_replies_as_language_mismatches(tmp_path: Path) -> None:
+    out, client = run_job(tmp_path, "sample.conversations=8", "replay.view=customer", "variant=[human,rules]",
+                          "scorer=[escalation]")
+    _, children = runs_of(client)
+    mismatches = {c.info.run_name: c.data.metrics["language_mismatch"] for c in children}
+    assert mismatches["human"] == 0 and mismatches["rules"] > 0  # the rules bot answers in English
+    assert "language mismatch" in out.stderr
+
+
+def test_a_withheld_interval_sets_the_mlflow_flag_even_when_n_is_enough() -> None:
+    summary = summarise(one_positive().query("variant == 'human'"), [EscalationScorer()], n_boot=200, min_n=1)
+    metrics = metrics_of(summary)
+    assert metrics["escalation.missed_rate_too_few"] == 1.0 and metrics["escalation.missed_rate_undefined_share"] > 0.3

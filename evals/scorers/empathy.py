@@ -1,259 +1,118 @@
-"""Offline empathy scorer: EPITOME's three mechanisms, detected with per-language lexical cues.
+"""Empathy: how much of EPITOME's three mechanisms a reply expresses, read by a learned model.
 
-EPITOME (Sharma, Miner, Atkins & Althoff, EMNLP 2020) rates a response on Emotional Reactions
-(ER), Interpretations (IP) and Explorations (EX), each 0 (none), 1 (weak) or 2 (strong). This
-module reproduces that rating scale with hand-written regular expressions instead of a trained
-model, adapted to customer-service replies (see docs/empathy.md for the adaptation and limits):
+    value = (ER + IP + EX) / 6, in [0, 1]; each mechanism an expected EPITOME level in [0, 2]
 
-    level(mechanism) = 2 if a strong cue matches, else 1 if a weak cue matches, else 0
-    value            = (ER + IP + EX) / 6, in [0, 1]; NaN when the reply cannot be scored
+The levels come from evals/scorers/empathy_model.py (multilingual e5 embeddings and a head
+trained on human-labelled support strategies); docs/empathy.md gives the definition, the data,
+and how far it agrees with people (bench/validity.py). Three companion scores carry the
+mechanisms (`empathy_er`, `empathy_ip`, `empathy_ex`, each 0-2), so each can be compared on its own.
 
-The cues live in empathy_lexicon.yaml beside this module. It is loaded and compiled once per
-path (one alternation per language, mechanism and strength), because the scorer runs on about
-ten thousand replies per job and must stay cheap.
+The customer's turn is part of the input: its emotion (angry, anxious, upset or neutral) is in
+each reply's label ("upset/flat", "neutral/warm"), and `flat_when_distressed` is the share of
+distressed customers who got a flat reply. The value itself rates the reply alone, whatever the
+customer felt, so it stays comparable with EPITOME's human ratings; a neutral question needs no
+empathy, which is why the distress-aware figure is the one to gate on.
+
+Replies are scored in their own detected language; the languages with checked behaviour are
+listed in `SUPPORTED` (validated against human labels: English only). Others are unscored.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Sequence
 
-import yaml
-
-from evals.errors import UserError
+from evals.embedding import shared_embedder
+from evals.language import scoring_language
+from evals.scorers.customer_emotion import CustomerEmotion, detect_emotion
+from evals.scorers.empathy_model import MAX_SENTENCES, MECHANISMS, load_heads, split_sentences
 from evals.types import Case, Ratio, Reply, Score
 
-DEFAULT_LEXICON = Path(__file__).with_name("empathy_lexicon.yaml")
-
-# YAML key -> EPITOME abbreviation, in label order.
-MECHANISMS: dict[str, str] = {
-    "emotional_reactions": "ER",
-    "interpretations": "IP",
-    "explorations": "EX",
-}
-STRENGTHS: tuple[str, ...] = ("strong", "weak")
-_MAX_TOTAL = 2 * len(MECHANISMS)
-_QUOTE_CHARS = 40  # longest matched cue quoted in an explanation
-
-
-class LexiconError(UserError, ValueError):
-    """The cue file is missing or malformed; the message names the file and the offending key."""
-
-
-class _FoldTable(dict[int, str]):
-    """`str.translate` table that strips diacritics, filled lazily one character at a time.
-
-    Each character maps to exactly one character (ß, œ and anything that does not reduce to a
-    single base letter stay as they are), so a span found in the folded text is the same span
-    in the original and the explanation can quote what the reply actually said.
-    """
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        base = "".join(
-            c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c)
-        )
-        folded = base if len(base) == 1 else char
-        self[code] = folded
-        return folded
-
-
-_FOLD = _FoldTable()
-# Typographic apostrophes would otherwise defeat every "I'm", "c'est", "qu'est-ce" cue, and
-# French typography puts a (narrow) no-break space before ? and !.
-_FOLD.update({ord(c): "'" for c in "\u2019\u2018\u02bc\u00b4"})
-_FOLD.update({ord(c): " " for c in "\u00a0\u202f\u2009\u2007"})
-
-
-def _prepare(text: str) -> tuple[str, str]:
-    """(text as quoted, text as matched): NFC-normalised, then folded to the same length."""
-    if text.isascii():  # the common case costs nothing
-        return text, text
-    shown = unicodedata.normalize("NFC", text)
-    return shown, shown.translate(_FOLD)
-
-
-def base_language(code: str) -> str:
-    """'pt-BR', 'en_US', 'EN' -> 'pt', 'en', 'en': cues are written per language, not region."""
-    return code.strip().lower().replace("_", "-").split("-", 1)[0]
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """Compiled cues: language -> mechanism abbreviation -> strength -> alternation (or None)."""
-
-    path: str
-    cues: dict[str, dict[str, dict[str, tuple[str, ...]]]]  # as written, for docs and tests
-    patterns: dict[str, dict[str, dict[str, re.Pattern[str] | None]]]
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        return tuple(self.patterns)
-
-    def covers(self, language: str) -> bool:
-        return base_language(language) in self.patterns
-
-    def match(self, text: str, language: str) -> dict[str, tuple[int, str | None]]:
-        """Mechanism abbreviation -> (level, the text that set the level or None)."""
-        lang = base_language(language)
-        if lang not in self.patterns:
-            raise ValueError(f"no empathy cues for language '{language}'")
-        shown, folded = _prepare(text)
-        found: dict[str, tuple[int, str | None]] = {}
-        for abbr, by_strength in self.patterns[lang].items():
-            found[abbr] = (0, None)
-            for level, strength in ((2, "strong"), (1, "weak")):
-                pattern = by_strength[strength]
-                hit = pattern.search(folded) if pattern is not None else None
-                if hit:  # strong is tried first, so the weak alternation often never runs
-                    found[abbr] = (level, shown[hit.start() : hit.end()])
-                    break
-        return found
-
-
-def _fold_cue(cue: str) -> str:
-    return unicodedata.normalize("NFC", cue).translate(_FOLD)
-
-
-def _compile(path: Path) -> Lexicon:
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise LexiconError(f"empathy lexicon {path}: cannot read it ({err.strerror})") from err
-    except yaml.YAMLError as err:
-        raise LexiconError(f"empathy lexicon {path}: not valid YAML ({err})") from err
-    languages = data.get("languages") if isinstance(data, dict) else None
-    if not isinstance(languages, dict) or not languages:
-        raise LexiconError(f"{path}: expected a non-empty 'languages' mapping")
-    cues: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {}
-    patterns: dict[str, dict[str, dict[str, re.Pattern[str] | None]]] = {}
-    for lang, mechanisms in languages.items():
-        where = f"{path}: languages.{lang}"
-        if not isinstance(lang, str) or base_language(lang) != lang:
-            raise LexiconError(f"{where}: language keys must be lower-case ISO 639-1 codes")
-        if not isinstance(mechanisms, dict) or not set(mechanisms) <= set(MECHANISMS):
-            raise LexiconError(f"{where}: mechanisms must be among {sorted(MECHANISMS)}")
-        cues[lang], patterns[lang] = {}, {}
-        for mech, abbr in MECHANISMS.items():  # a missing mechanism simply never fires
-            strengths = mechanisms.get(mech) or {}
-            if not isinstance(strengths, dict) or not set(strengths) <= set(STRENGTHS):
-                raise LexiconError(f"{where}.{mech}: keys must be among {list(STRENGTHS)}")
-            cues[lang][abbr], patterns[lang][abbr] = {}, {}
-            for strength in STRENGTHS:
-                listed = strengths.get(strength) or []
-                if not isinstance(listed, list):
-                    raise LexiconError(f"{where}.{mech}.{strength}: expected a list of regexes")
-                folded: list[str] = []
-                for i, cue in enumerate(listed):
-                    if not isinstance(cue, str) or not cue.strip():
-                        raise LexiconError(f"{where}.{mech}.{strength}[{i}]: not a regex: {cue!r}")
-                    try:  # compiled alone first so an error names the offending cue
-                        re.compile(_fold_cue(cue), re.IGNORECASE)
-                    except re.error as err:
-                        raise LexiconError(
-                            f"{where}.{mech}.{strength}[{i}]: {err}: {cue}"
-                        ) from err
-                    folded.append(_fold_cue(cue))
-                cues[lang][abbr][strength] = tuple(listed)
-                patterns[lang][abbr][strength] = (
-                    re.compile("|".join(f"(?:{c})" for c in folded), re.IGNORECASE)
-                    if folded
-                    else None
-                )
-    return Lexicon(path=str(path), cues=cues, patterns=patterns)
-
-
-@lru_cache(maxsize=8)
-def _load_cached(resolved: str) -> Lexicon:
-    return _compile(Path(resolved))
-
-
-def load_lexicon(path: str | Path | None = None) -> Lexicon:
-    """The compiled lexicon at `path` (default: the YAML beside this module), built once."""
-    return _load_cached(str(Path(path or DEFAULT_LEXICON).resolve()))
-
-
-def mechanism_levels(text: str, language: str) -> dict[str, int]:
-    """EPITOME levels {'ER': 0-2, 'IP': 0-2, 'EX': 0-2} of `text` with the default lexicon.
-
-    Raises ValueError when the language has no cues (the scorer turns that into NaN).
-    """
-    return {abbr: level for abbr, (level, _) in load_lexicon().match(text, language).items()}
+VALIDATED = ("en",)  # measured against human labels (bench/validity.py)
+SUPPORTED = ("en", "de", "fr", "nl", "pt", "es", "it")  # multilingual model; consistency checked across languages
+_DISTRESSED = ("angry", "anxious", "upset")
+_QUOTE = 48
 
 
 class EmpathyScorer:
-    """Scores how much EPITOME-style empathy a reply expresses, from lexical cues only."""
+    ratios: dict[str, Ratio] = {
+        "flat_when_distressed": Ratio({f"{e}/flat": 1 for e in _DISTRESSED},
+                                      {f"{e}/{s}": 1 for e in _DISTRESSED for s in ("flat", "warm")}),
+    }
 
-    name = "empathy"
-    ratios: dict[str, Ratio] = {}  # the aggregate is the plain mean of `value`
+    def __init__(self, name: str = "empathy", heads_path: str | None = None,
+                 embedding_cache: str | None = None, languages: Sequence[str] = SUPPORTED,
+                 flat_below: float = 1.0) -> None:
+        self.name = name
+        self.heads = load_heads(heads_path)
+        self.embedding_cache = embedding_cache
+        self.languages = tuple(languages)
+        self.flat_below = flat_below  # a reply below one weak mechanism in total reads as flat
 
-    def __init__(self, lexicon_path: str | None = None, name: str = "empathy") -> None:
-        self.name = name  # the harness passes the config key, like for every scorer
-        self.lexicon = load_lexicon(lexicon_path)
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *(f"{self.name}_{m.lower()}" for m in MECHANISMS)]
+
+    @property
+    def version(self) -> str:
+        return f"{self.heads.version}+{shared_embedder(self.embedding_cache).version}"
 
     def score(self, case: Case, reply: Reply) -> Score:
-        language = case.reply_language
+        return self.score_batch([case], [reply])[0]
+
+    def score_batch(self, cases: Sequence[Case], replies: Sequence[Reply],
+                    on_progress: Callable[[int, int], None] | None = None) -> list[Score]:
+        """Every reply's scores (the main one, then ER, IP, EX); each sentence embedded once."""
+        embedder = shared_embedder(self.embedding_cache)
+        version = self.version
+        plans = [self._plan(c, r) for c, r in zip(cases, replies)]
+        todo = list(dict.fromkeys(s for p in plans if isinstance(p, list) for s in p))
+        for start in range(0, len(todo), 64):  # in chunks, so a progress bar moves (sentences done, total)
+            embedder.embed(todo[start:start + 64])
+            if on_progress:
+                on_progress(min(start + 64, len(todo)), len(todo))
+        scores: list[Score] = []
+        for case, reply, plan in zip(cases, replies, plans):
+            if isinstance(plan, str):
+                scores += [Score(case.case_id, reply.variant, n, math.nan, None, plan, version) for n in self.names]
+                continue
+            found = self.heads.reply_levels(plan, embedder.embed(plan))
+            emotion = _customer_emotion(case)
+            warmth = "flat" if found.total < self.flat_below else "warm"
+            label = f"{emotion.emotion}/{warmth}"
+            customer = f"customer {emotion.emotion}" + (f' ("{emotion.cue}")' if emotion.cue else "")
+            parts = [f"{m} {found.levels[m]:.2f}" + (f" ({_quote(found.evidence[m])})" if found.levels[m] >= 0.5
+                                                        else "") for m in MECHANISMS]
+            long = len(split_sentences(reply.text)) > MAX_SENTENCES
+            cut = f"; first {MAX_SENTENCES} sentences scored" if long else ""
+            explanation = f"{customer}, reply {warmth}: " + ", ".join(parts) + cut
+            scores.append(Score(case.case_id, reply.variant, self.name, found.total / 6, label, explanation, version))
+            scores += [Score(case.case_id, reply.variant, f"{self.name}_{m.lower()}", found.levels[m], label,
+                             f"{m} level {found.levels[m]:.2f} of 2", version) for m in MECHANISMS]
+        return scores
+
+    def _plan(self, case: Case, reply: Reply) -> list[str] | str:
+        """The sentences to embed, or why the reply cannot be scored."""
         if reply.error:
-            return self._unscored(case, reply, f"reply failed: {reply.error}")
+            return f"reply failed: {reply.error}"
         if not reply.text.strip():
-            return self._unscored(case, reply, "empty reply")
-        if not self.lexicon.covers(language):
-            return self._unscored(case, reply, f"no empathy cues for language '{language}'")
-        found = self.lexicon.match(reply.text, language)
-        total = sum(level for level, _ in found.values())
-        return Score(
-            case_id=case.case_id,
-            variant=reply.variant,
-            scorer=self.name,
-            value=total / _MAX_TOTAL,
-            label=" ".join(f"{abbr}{level}" for abbr, (level, _) in found.items()),
-            explanation="; ".join(
-                f"{abbr}{level}: {_quote(cue)}" if cue else f"{abbr}0: no cue"
-                for abbr, (level, cue) in found.items()
-            ),
-        )
-
-    def _unscored(self, case: Case, reply: Reply, reason: str) -> Score:
-        return Score(
-            case_id=case.case_id,
-            variant=reply.variant,
-            scorer=self.name,
-            value=math.nan,
-            explanation=reason,
-        )
+            return "no text to score (empty reply or a tool call only)"
+        language, mismatch = scoring_language(reply.text, case.reply_language)
+        if language not in self.languages:
+            expected = f" (expected '{case.reply_language}')" if mismatch else ""
+            return f"reply language '{language}'{expected} is not supported by the empathy model"
+        return split_sentences(reply.text)[:MAX_SENTENCES]
 
 
-def _quote(cue: str) -> str:
-    cue = " ".join(cue.split())
-    return f'"{cue}"' if len(cue) <= _QUOTE_CHARS else f'"{cue[: _QUOTE_CHARS - 1]}…"'
+def _customer_emotion(case: Case) -> CustomerEmotion:
+    """The customer's own words first; their translation when the own words show nothing."""
+    turn = case.conversation.turns[case.turn_index]
+    found = detect_emotion(turn.text, case.conversation.language)
+    if not found.distressed and turn.translation:
+        found = detect_emotion(turn.translation, case.conversation.agent_language or "en")
+    return found
 
 
-def lexicon_markdown(path: str | Path | None = None) -> str:
-    """The cue listing embedded in docs/empathy.md, generated so the two cannot drift apart."""
-    lexicon = load_lexicon(path)
-    titles = {"ER": "Emotional reactions", "IP": "Interpretations", "EX": "Explorations"}
-    lines: list[str] = []
-    for lang in lexicon.languages:
-        lines += [f"### `{lang}`", ""]
-        for abbr, by_strength in lexicon.cues[lang].items():
-            for strength in STRENGTHS:
-                lines.append(f"**{titles[abbr]} ({abbr}), {strength}**")
-                lines.append("")
-                lines += [f"- {_code_span(cue)}" for cue in by_strength[strength]] or ["- (none)"]
-                lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _code_span(text: str) -> str:
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-if __name__ == "__main__":  # python -m evals.scorers.empathy > /tmp/cues.md
-    print(lexicon_markdown(), end="")
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return f'"{text}"' if len(text) <= _QUOTE else f'"{text[: _QUOTE - 1]}…"'

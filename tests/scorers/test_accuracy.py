@@ -9,9 +9,47 @@ from evals.scorers.accuracy import AccuracyScorer
 
 def test_identical_reply_scores_one_and_unrelated_scores_low() -> None:
     c = case()
-    scorer = AccuracyScorer()
-    assert scorer.score(c, reply(c, "I'm sorry, let me check your order.")).value == pytest.approx(1.0)
-    assert scorer.score(c, reply(c, "Our opening hours are 9 to 5.")).value < 0.3
+    for scorer in (AccuracyScorer(), AccuracyScorer(similarity="chrf")):
+        assert scorer.score(c, reply(c, "I'm sorry, let me check your order.")).value == pytest.approx(1.0, abs=1e-5)
+        assert scorer.score(c, reply(c, "Our opening hours are 9 to 5.")).value < 0.3
+
+
+def refund_case():
+    conv = conversation(turns=[("customer", "Where is my refund?"),
+                               ("agent", "Your refund was sent yesterday and will reach your card within 5 days.")])
+    return case(conv)
+
+
+def test_semantic_similarity_credits_other_words_and_other_languages_where_chrf_does_not() -> None:
+    c = refund_case()
+    semantic, chrf = AccuracyScorer(semantic_floor=0.85), AccuracyScorer(similarity="chrf")
+    paraphrase = "We issued the money back to you yesterday; expect it on your card in five days."
+    german = "Ihre Erstattung wurde gestern veranlasst und ist innerhalb von 5 Tagen auf Ihrer Karte."
+    unrelated = "Our shop opens at nine and closes at five on weekdays."
+    for text in (paraphrase, german):
+        meaning = semantic.score(c, reply(c, text)).value
+        assert meaning > semantic.score(c, reply(c, unrelated)).value + 0.3
+        assert meaning > chrf.score(c, reply(c, text)).value + 0.2
+
+
+def test_chrf_is_kept_as_a_companion_score() -> None:
+    c = refund_case()
+    main, companion = AccuracyScorer().score_batch([c], [reply(c, "Refund sent yesterday.")])
+    assert (main.scorer, companion.scorer) == ("accuracy", "accuracy_chrf")
+    assert 0 < companion.value < 1 and "chrF++" in main.explanation and "meaning" in main.explanation
+
+
+def test_tool_call_only_reply_is_unscored_not_zero() -> None:
+    c = case()
+    s = AccuracyScorer().score(c, reply(c, ""))
+    assert math.isnan(s.value) and "tool call only" in s.explanation
+
+
+def test_similarity_and_floor_are_checked() -> None:
+    with pytest.raises(UserError, match="similarity: 'bleu' is not one of semantic, chrf"):
+        AccuracyScorer(similarity="bleu")
+    with pytest.raises(UserError, match="semantic_floor"):
+        AccuracyScorer(semantic_floor=1.5)
 
 
 def test_required_facts_are_blended_with_similarity() -> None:

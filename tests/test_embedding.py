@@ -1,0 +1,24 @@
+import sqlite3
+
+import numpy as np
+
+from evals.embedding import DIM, TextEmbedder
+
+
+def test_vectors_are_unit_length_and_the_same_text_gives_the_same_vector() -> None:
+    e = TextEmbedder()
+    v = e.embed(["Where is my parcel?", "Where is my parcel?", "Wo ist mein Paket?"])
+    assert v.shape == (3, DIM)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-3)
+    assert np.array_equal(v[0], v[1]) and v[0] @ v[2] > 0.85  # same meaning across languages
+
+
+def test_the_cache_file_serves_a_new_process_without_the_model_and_holds_no_text(tmp_path) -> None:
+    path = tmp_path / "emb.sqlite"
+    first = TextEmbedder(path).embed(["my card number is 4111 1111 1111 1111"])
+    second = TextEmbedder(path)
+    second._model = None  # any call into the model would now fail
+    assert np.array_equal(second.embed(["my card number is 4111 1111 1111 1111"]), first)
+    assert b"4111" not in path.read_bytes()
+    keys = [k for (k,) in sqlite3.connect(path).execute("SELECT key FROM vectors")]
+    assert len(keys) == 1 and keys[0].startswith(second.version)

