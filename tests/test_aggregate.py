@@ -1,4 +1,5 @@
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -6,8 +7,10 @@ import pytest
 from scipy import stats
 
 from evals.aggregate import paired_differences, reply_stats, summarise
-from evals.scorers.accuracy import AccuracyScorer
 from evals.scorers.escalation import EscalationScorer
+
+# A scorer whose only metric is the mean of its values (what these aggregation tests need).
+MEAN = SimpleNamespace(name="accuracy", ratios={})
 
 
 def frame(rows: list[tuple[str, str, str, float, str | None]]) -> pd.DataFrame:
@@ -34,7 +37,7 @@ def test_escalation_rates_from_labels() -> None:
 def test_unscored_rows_are_counted_not_averaged() -> None:
     rows = [("k1", "c1", "accuracy", 1.0, None), ("k2", "c2", "accuracy", 0.0, None),
             ("k3", "c3", "accuracy", math.nan, None)]
-    acc = metric(summarise(frame(rows), [AccuracyScorer()], n_boot=100), "accuracy.mean")
+    acc = metric(summarise(frame(rows), [MEAN], n_boot=100), "accuracy.mean")
     assert acc["value"] == pytest.approx(0.5)
     assert (acc["n"], acc["unscored"]) == (2, 1)
 
@@ -50,7 +53,7 @@ def test_mean_ci_matches_scipy_percentile_bootstrap_when_conversations_are_singl
     rng = np.random.default_rng(3)
     values = rng.beta(2, 5, size=300)
     rows = [(f"k{i}", f"c{i}", "accuracy", float(v), None) for i, v in enumerate(values)]
-    ours = metric(summarise(frame(rows), [AccuracyScorer()], n_boot=4000, seed=1), "accuracy.mean")
+    ours = metric(summarise(frame(rows), [MEAN], n_boot=4000, seed=1), "accuracy.mean")
     ref = stats.bootstrap((values,), np.mean, n_resamples=4000, method="percentile", random_state=2).confidence_interval
     assert ours["value"] == pytest.approx(values.mean())
     assert ours["ci_low"] == pytest.approx(ref.low, abs=0.004)
@@ -61,9 +64,9 @@ def test_resampling_whole_conversations_widens_the_ci_for_correlated_turns() -> 
     rng = np.random.default_rng(0)
     per_conv = rng.random(40)
     rows = [(f"k{c}-{t}", f"c{c}", "accuracy", float(per_conv[c]), None) for c in range(40) for t in range(5)]
-    clustered = metric(summarise(frame(rows), [AccuracyScorer()], n_boot=2000), "accuracy.mean")
+    clustered = metric(summarise(frame(rows), [MEAN], n_boot=2000), "accuracy.mean")
     flat_rows = [(k, k, s, v, lab) for k, _, s, v, lab in rows]  # pretend every turn is independent
-    flat = metric(summarise(frame(flat_rows), [AccuracyScorer()], n_boot=2000), "accuracy.mean")
+    flat = metric(summarise(frame(flat_rows), [MEAN], n_boot=2000), "accuracy.mean")
     assert (clustered["ci_high"] - clustered["ci_low"]) > 1.8 * (flat["ci_high"] - flat["ci_low"])
 
 
@@ -85,17 +88,19 @@ def test_paired_difference_sees_a_small_consistent_gap_that_separate_cis_would_c
     difficulty = rng.random(200)  # conversations differ a lot; the bot is always 0.03 lower
     human, bot = difficulty, difficulty - 0.03
     frame = paired_frame(list(human), list(bot))
-    [row] = paired_differences(frame, [AccuracyScorer()], "human", n_boot=2000).to_dict("records")
+    diffs = paired_differences(frame, [MEAN], "human", n_boot=2000)
+    [row] = diffs[diffs["metric"] == "accuracy.mean"].to_dict("records")
     assert row["diff"] == pytest.approx(-0.03)
     assert row["ci_high"] < 0 and row["within_noise"] is False  # paired: clearly worse
-    separate = summarise(frame, [AccuracyScorer()], n_boot=2000).set_index("variant")
+    separate = summarise(frame, [MEAN], n_boot=2000)
+    separate = separate[separate["metric"] == "accuracy.mean"].set_index("variant")
     assert separate.loc["bot", "ci_high"] > separate.loc["human", "ci_low"]  # unpaired CIs overlap
 
 
 def test_paired_difference_of_equal_variants_is_within_noise() -> None:
     rng = np.random.default_rng(2)
     frame = paired_frame(list(rng.random(100)), list(rng.random(100)))
-    [row] = paired_differences(frame, [AccuracyScorer()], "human", n_boot=1000).to_dict("records")
+    [row] = paired_differences(frame, [MEAN], "human", n_boot=1000).to_dict("records")
     assert row["ci_low"] <= 0 <= row["ci_high"] and row["within_noise"] is True
     assert row["variant"] == "bot" and row["baseline"] == "human"
 
@@ -144,15 +149,15 @@ def test_rare_undefined_resamples_keep_the_interval_and_are_counted() -> None:
 
 def test_metric_rows_below_min_n_are_flagged_and_min_n_is_configurable() -> None:
     rows = [(f"k{i}", f"c{i}", "accuracy", v, None) for i, v in enumerate([0.2, 0.4, 0.9])]
-    assert metric(summarise(frame(rows), [AccuracyScorer()], n_boot=100), "accuracy.mean")["too_few"]
-    assert not metric(summarise(frame(rows), [AccuracyScorer()], n_boot=100, min_n=3), "accuracy.mean")["too_few"]
+    assert metric(summarise(frame(rows), [MEAN], n_boot=100), "accuracy.mean")["too_few"]
+    assert not metric(summarise(frame(rows), [MEAN], n_boot=100, min_n=3), "accuracy.mean")["too_few"]
 
 
 def test_paired_difference_counts_n_on_the_shared_conversations() -> None:
     rng = np.random.default_rng(4)
     scores = paired_frame(list(rng.random(30)), list(rng.random(30)))
     scores = scores[~((scores["variant"] == "bot") & scores["conversation_id"].isin(["c0", "c1"]))]
-    [row] = paired_differences(scores, [AccuracyScorer()], "human", n_boot=200).to_dict("records")
+    [row] = paired_differences(scores, [MEAN], "human", n_boot=200).to_dict("records")
     assert row["n"] == 28 and not row["too_few"] and row["fallback_from"] is None
 
 
@@ -162,7 +167,7 @@ def test_baseline_without_scorable_replies_falls_back_to_the_next_variant_and_sa
             for name, vals in (("human", [math.nan] * 20), ("retrieval", rng.random(20)), ("rules", rng.random(20)))
             for i, v in enumerate(vals)]
     scores = pd.DataFrame(rows, columns=["case_id", "conversation_id", "scorer", "value", "label", "variant"])
-    diffs = paired_differences(scores, [AccuracyScorer()], "human", n_boot=200).set_index("variant")
+    diffs = paired_differences(scores, [MEAN], "human", n_boot=200).set_index("variant")
     assert set(diffs["baseline"]) == {"retrieval"} and set(diffs["fallback_from"]) == {"human"}
     assert diffs.loc["rules", "fallback_reason"] == "human has no scorable accuracy replies (20 unscored)"
     assert pd.notna(diffs.loc["rules", "diff"]) and diffs.loc["rules", "n"] == 20
@@ -173,7 +178,7 @@ def test_baseline_with_no_replies_at_all_falls_back() -> None:
     rng = np.random.default_rng(6)
     scores = paired_frame(list(rng.random(15)), list(rng.random(15)))
     scores["variant"] = scores["variant"].replace({"human": "retrieval"})
-    [row] = paired_differences(scores, [AccuracyScorer()], "human", n_boot=100).to_dict("records")
+    [row] = paired_differences(scores, [MEAN], "human", n_boot=100).to_dict("records")
     assert (row["variant"], row["baseline"], row["fallback_from"]) == ("bot", "retrieval", "human")
     assert row["fallback_reason"] == "human has no replies"
 
