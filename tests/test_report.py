@@ -2,6 +2,7 @@
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,10 @@ from rich.console import Console
 
 from evals import report
 from evals.aggregate import paired_differences, summarise
-from evals.scorers.accuracy import AccuracyScorer
 from evals.scorers.escalation import EscalationScorer
+
+# A scorer whose only metric is the mean of its values.
+MEAN = SimpleNamespace(name="accuracy", ratios={})
 
 
 def test_digits_grow_until_a_narrow_interval_has_width() -> None:
@@ -66,7 +69,7 @@ def test_terminal_shows_n_narrow_intervals_and_too_few_within_100_columns() -> N
 def test_shared_n_goes_beside_the_label() -> None:
     rng = np.random.default_rng(1)
     frame = scores({"human": list(rng.random(30)), "bot": list(rng.random(30))})
-    text = render(report.print_comparison, summarise(frame, [AccuracyScorer()], n_boot=100), replies_for(frame))
+    text = render(report.print_comparison, summarise(frame, [MEAN], n_boot=100), replies_for(frame))
     assert "accuracy (n=30)" in text and "n=30 " not in text.replace("(n=30)", "")
 
 
@@ -88,21 +91,21 @@ def test_one_positive_prints_no_confident_interval_and_no_verdict() -> None:
 def test_fallback_baseline_is_warned_about_and_named_in_the_title() -> None:
     rng = np.random.default_rng(2)
     frame = scores({"human": [math.nan] * 20, "retrieval": list(rng.random(20)), "rules": list(rng.random(20))})
-    diffs = paired_differences(frame, [AccuracyScorer()], "human", n_boot=100)
+    diffs = paired_differences(frame, [MEAN], "human", n_boot=100)
     text = render(report.print_differences, diffs)
     assert "warning baseline human: human has no scorable accuracy replies (20 unscored), so accuracy.mean is " \
            "compared with retrieval instead" in " ".join(text.split())
     assert "Difference from retrieval, standing in for baseline human" in " ".join(text.split())
     rules = next(line for line in text.splitlines() if line.startswith("│ accuracy"))
     assert "n/a (n=0)" in rules and rules.count("[") == 1  # human is shown empty; rules gets an interval
-    md = report.markdown(summarise(frame, [AccuracyScorer()], n_boot=100), replies_for(frame), "t", [], diffs)
+    md = report.markdown(summarise(frame, [MEAN], n_boot=100), replies_for(frame), "t", [], diffs)
     assert "> **Warning:** baseline human: human has no scorable accuracy replies" in md
     assert "## Difference from retrieval, standing in for baseline human" in md
 
 
 def test_report_files_carry_n_and_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     frame = scores({"human": [0.1, 0.5, 0.9], "bot": list(np.linspace(0, 1, 12))})
-    summary = summarise(frame, [AccuracyScorer()], n_boot=100)
+    summary = summarise(frame, [MEAN], n_boot=100)
     figures = []
     monkeypatch.setattr(report.plt, "close", figures.append)  # keep the figure to read its labels
     paths = report.write(summary, replies_for(frame), tmp_path, "t")
