@@ -42,7 +42,7 @@ from sklearn.metrics import cohen_kappa_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "training"), str(ROOT / "bench")]
 
-from esconv import read_turns  # noqa: E402
+from esconv import distinct, read_turns  # noqa: E402
 from handoff import load_suite  # noqa: E402
 from handoff import scores as handoff_scores  # noqa: E402
 
@@ -88,9 +88,7 @@ def with_ci(stat, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def empathy_section(esconv: Path, embedder: TextEmbedder) -> dict[str, Any]:
-    seen: set[tuple[str, str]] = set()
-    turns = [t for t in read_turns(esconv / "testWithStrategy_short.tsv")
-             if (t.text, t.strategy) not in seen and not seen.add((t.text, t.strategy))]
+    turns = distinct(read_turns(esconv / "testWithStrategy_short.tsv"))
     texts = [t.text for t in turns]
     human = np.array([MECHANISM_LEVELS[t.strategy] for t in turns], dtype=float)
     heads = load_heads()

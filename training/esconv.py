@@ -53,3 +53,14 @@ def read_turns(path: Path) -> list[SupporterTurn]:
             elif strategy and text:
                 turns.append(SupporterTurn(f"{path.stem.split('With')[0]}-{number}", turn, strategy, text, seeker))
     return turns
+
+
+def distinct(turns: list[SupporterTurn]) -> list[SupporterTurn]:
+    """One row per (text, strategy): greetings such as 'Hello' recur across conversations."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for t in turns:
+        if (t.text, t.strategy) not in seen:
+            seen.add((t.text, t.strategy))
+            out.append(t)
+    return out

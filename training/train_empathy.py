@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "training")]
 
-from esconv import SupporterTurn, read_turns  # noqa: E402
+from esconv import SupporterTurn, distinct, read_turns  # noqa: E402
 
 from evals.embedding import TextEmbedder  # noqa: E402
 from evals.scorers.empathy_model import CARD_PATH, HEADS_PATH, MECHANISM_LEVELS, EmpathyHeads  # noqa: E402
@@ -36,17 +36,6 @@ from evals.scorers.empathy_model import split_sentences as split  # noqa: E402
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
 SEED = 0
-
-
-def distinct(turns: list[SupporterTurn]) -> list[SupporterTurn]:
-    """One row per (text, strategy): greetings such as 'Hello' recur across conversations."""
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for t in turns:
-        if (t.text, t.strategy) not in seen:
-            seen.add((t.text, t.strategy))
-            out.append(t)
-    return out
 
 
 def derived_levels(turns: list[SupporterTurn]) -> np.ndarray:
