@@ -49,7 +49,8 @@ def main() -> None:
         peaks.append(peak)
         print(f"run {i + 1}: {wall:.1f} s, peak RSS {peak:.0f} MB", flush=True)
     result = {
-        "what": "chatbot-evals run (default: wmt24_chat, human/retrieval/rules, the default scorers, a cold embedding cache)",
+        "what": "chatbot-evals run (default: wmt24_chat, human/retrieval/rules, the default scorers, "
+                "a cold embedding cache)",
         "overrides": args.overrides,
         "runs": args.repeat,
         "wall_s": walls,
