@@ -35,6 +35,8 @@ results: mlflow ui --backend-store-uri sqlite:///runs/mlflow.db   (then open htt
 """
 
 _err = Console(stderr=True)
+if not _err.is_terminal:  # logs and CI: rich's 80-column default would wrap every interval
+    _err = Console(stderr=True, width=120)
 
 
 def _fail(message: object) -> None:

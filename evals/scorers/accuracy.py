@@ -34,9 +34,9 @@ def reply_vectors(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     rows = []
     for text in texts:
         sentences = split_sentences(text)[:MAX_SENTENCES] or [text]
-        mean = embedder.embed(sentences).mean(axis=0)
+        mean = embedder.embed(sentences).astype(np.float64).mean(axis=0)
         rows.append(mean / (np.linalg.norm(mean) or 1.0))
-    return np.array(rows)
+    return np.array(rows, dtype=np.float64)
 
 
 def _normalise(text: str) -> str:
@@ -130,7 +130,8 @@ class AccuracyScorer:
             chrf = self._chrf.sentence_score(reply.text, [reference]).score / 100.0
             if self.similarity == "semantic":
                 cosine = self._semantic[case.case_id]
-                similarity = min(1.0, max(0.0, (cosine - self._floor) / (1.0 - self._floor)))
+                # rounded: float32 vectors put an identical reply at 0.99999994, not 1
+                similarity = round(min(1.0, max(0.0, (cosine - self._floor) / (1.0 - self._floor))), 4)
                 parts.append(f"meaning {similarity:.2f} vs the human reply (cosine {cosine:.3f})")
             else:
                 similarity = chrf

@@ -13,6 +13,10 @@ reached_after_asking | reached_unasked | asked_not_reached | not_reached; `reach
 conversations, `asked_first_rate` = reached after asking / reached, `unmet_request_rate` = asked and
 never reached / asked.
 
+Replies of the variants listed in `people` (default: `human`, the agents' own replies) come from a
+person: a customer answered by one has reached a person, so a request is honoured and the
+conversation reached a person at its first reply.
+
 The customer's words are read as the customer wrote them (`Turn.text` of the conversation, not the
 agent-view translation), with the conversation's `language`.
 """
@@ -45,10 +49,13 @@ class HumanAccessScorer:
         "request_rate": Ratio({REFUSED: 1, HONOURED: 1}, {REFUSED: 1, HONOURED: 1, NO_REQUEST: 1}),
     }
 
-    def __init__(self, name: str = "human_access", reader: str | Reader | None = None) -> None:
-        """`reader`: 'package.module:Class' reading hand-off language instead of evals.handoff."""
+    def __init__(self, name: str = "human_access", reader: str | Reader | None = None,
+                 people: Sequence[str] = ("human",)) -> None:
+        """`reader`: 'package.module:Class' reading hand-off language instead of evals.handoff;
+        `people`: variants whose replies are written by people."""
         self.name = name
         self.reader = make_reader(reader)
+        self.people = tuple(people)
 
     def score(self, case: Case, reply: Reply) -> Score:
         def verdict(value: float, label: str | None, why: str) -> Score:
@@ -59,6 +66,9 @@ class HumanAccessScorer:
         asked = _asked(self.reader, case, case.conversation.turns[case.turn_index])
         if asked is None:
             return verdict(1.0, NO_REQUEST, "the customer did not ask for a person")
+        if reply.variant in self.people:
+            return verdict(1.0, HONOURED, f"the customer asked for a person ({asked!r}); a person answered "
+                           f"(variant '{reply.variant}' is listed in people)")
         if reply.escalated or reply.handoff_kind in ("handoff", "offer"):
             did = "offered one" if reply.handoff_kind == "offer" and not reply.escalated else "handed off"
             return verdict(1.0, HONOURED, f"the customer asked for a person ({asked!r}); the reply {did}")
@@ -77,9 +87,11 @@ class HumanAccessConversationScorer:
         "unmet_request_rate": Ratio({ASKED_NOT_REACHED: 1}, {ASKED_NOT_REACHED: 1, REACHED_AFTER_ASKING: 1}),
     }
 
-    def __init__(self, name: str = "human_access_conversation", reader: str | Reader | None = None) -> None:
+    def __init__(self, name: str = "human_access_conversation", reader: str | Reader | None = None,
+                 people: Sequence[str] = ("human",)) -> None:
         self.name = name
         self.reader = make_reader(reader)
+        self.people = tuple(people)
 
     def score(self, case: Case, reply: Reply) -> Score:
         """One reply alone: the conversation as far as this decision point."""
@@ -110,11 +122,13 @@ class HumanAccessConversationScorer:
         if not answered:
             return verdict(math.nan, None, "no reply to score (every reply failed)")
         failed = f"; {len(cases) - len(answered)} failed replies left out" if len(answered) < len(cases) else ""
-        reached = next((c for c, r in answered if r.escalated), None)
+        by_person = variant in self.people
+        reached = answered[0][0] if by_person else next((c for c, r in answered if r.escalated), None)
         until = reached.turn_index if reached is not None else answered[-1][0].turn_index
         asked = self._first_request(last, until)
         if reached is not None:
-            where = f"a reply handed off at turn {reached.turn_index}"
+            where = (f"a person answered from turn {reached.turn_index} (variant '{variant}' is listed in people)"
+                     if by_person else f"a reply handed off at turn {reached.turn_index}")
             if asked is not None:
                 return verdict(1.0, REACHED_AFTER_ASKING,
                                f"{where}, after the customer asked at turn {asked[0]} ({asked[1]!r}){failed}")

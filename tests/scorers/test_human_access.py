@@ -106,3 +106,15 @@ def test_ratios_flow_through_the_aggregate() -> None:
     assert metrics.loc["human_access_conversation.reached_rate", "value"] == pytest.approx(1 / 4)
     assert metrics.loc["human_access_conversation.asked_first_rate", "value"] == pytest.approx(1.0)
     assert metrics.loc["human_access_conversation.unmet_request_rate", "value"] == pytest.approx(2 / 3)
+
+
+def test_a_person_answering_honours_the_request_and_reaches_a_person() -> None:
+    c = case(ASKS)
+    by_agent = replace(answered(c), variant="human")
+    score = HumanAccessScorer(reader=FakeReader()).score(c, by_agent)
+    assert (score.label, score.value) == ("honoured", 1.0) and "a person answered" in score.explanation
+    conversation_score = HumanAccessConversationScorer(reader=FakeReader()).score(c, by_agent)
+    assert conversation_score.label == "reached_after_asking"
+    # the same reply from a variant not listed in `people` refuses the request
+    bot = HumanAccessScorer(reader=FakeReader(), people=[]).score(c, by_agent)
+    assert bot.label == "refused_human_request"
