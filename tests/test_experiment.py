@@ -113,6 +113,10 @@ def test_full_default_job(tmp_path: Path) -> None:
     parents, children = runs_of(client)
     assert len(parents) == 1 and len(children) == 3
     assert all(c.data.metrics["errors"] == 0 for c in children)
+    human = next(c for c in children if c.info.run_name == "human").data.metrics
+    # every decision point's reply is scored by the learned empathy model (English agent replies)
+    assert human["empathy.mean_n"] == 1913 and human["empathy.unscored"] == 0
+    assert human["accuracy.mean"] == 1.0  # the human reply is its own reference
 
 
 def one_positive() -> pd.DataFrame:
