@@ -95,7 +95,9 @@ def _run(rest: list[str]) -> int:
         try:
             result = experiment.run(cfg, _err)
         except (UserError, InstantiationException) as exc:
-            _fail(exc)
+            # Hydra wraps a component's own UserError in three lines; the user needs its one line
+            cause = exc.__cause__ if isinstance(exc.__cause__, UserError) else exc
+            _fail(cause)
             sys.exit(2)
         _err.print(
             f"\nMLflow run {result.parent_run_id} ({len(result.variant_run_ids)} variant runs); "

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.errors import UserError
+
 DIM = 384
 _BATCH = 64
 
@@ -41,10 +43,15 @@ class TextEmbedder:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if cache_path is not None:
-            Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(cache_path), check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+            try:
+                Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
+                # a sweep's parallel jobs may share the file: wait for a writer rather than fail
+                self._db = sqlite3.connect(str(cache_path), check_same_thread=False, timeout=60)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+            except (OSError, sqlite3.Error) as err:
+                raise UserError(f"embedding cache {cache_path}: cannot use it ({err}); point the scorer's "
+                                "embedding_cache at a writable file, or set it to null") from err
 
     @cached_property
     def version(self) -> str:

@@ -61,3 +61,11 @@ def test_validate_reports_every_bad_row_and_counts_the_good(tmp_path: Path) -> N
     assert "1 valid conversations, 1 decision points (0 should escalate), 1 malformed rows" in out.stdout
     shipped = cli("validate", str(ROOT / "datasets/wmt24_chat/test.jsonl"))
     assert shipped.returncode == 0 and "0 malformed rows" in shipped.stdout
+
+
+def test_a_scorer_config_mistake_is_one_line_naming_the_key_and_the_allowed_values(tmp_path: Path) -> None:
+    out = cli("run", "scorer.accuracy.similarity=bleu", f"tracking.uri=sqlite:///{tmp_path}/m.db", cwd=tmp_path)
+    assert out.returncode == 2
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error")]
+    assert errors == ["error: scorer.accuracy.similarity: 'bleu' is not one of semantic, chrf"]
+    assert "Traceback" not in out.stderr and "full_key" not in out.stderr

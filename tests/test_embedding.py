@@ -1,8 +1,10 @@
 import sqlite3
 
 import numpy as np
+import pytest
 
 from evals.embedding import DIM, TextEmbedder
+from evals.errors import UserError
 
 
 def test_vectors_are_unit_length_and_the_same_text_gives_the_same_vector() -> None:
@@ -22,3 +24,10 @@ def test_the_cache_file_serves_a_new_process_without_the_model_and_holds_no_text
     assert b"4111" not in path.read_bytes()
     keys = [k for (k,) in sqlite3.connect(path).execute("SELECT key FROM vectors")]
     assert len(keys) == 1 and keys[0].startswith(second.version)
+
+
+def test_an_unusable_cache_file_is_a_one_line_user_error(tmp_path) -> None:
+    not_a_db = tmp_path / "cache.sqlite"
+    not_a_db.write_text("this is not a database")
+    with pytest.raises(UserError, match=r"embedding cache .*cache.sqlite: cannot use it .*set it to null"):
+        TextEmbedder(not_a_db)

@@ -79,6 +79,8 @@ class AccuracyScorer:
         self.semantic_floor = semantic_floor
         self._floor = _FALLBACK_FLOOR if semantic_floor == "auto" else float(semantic_floor)
         self.embedding_cache = embedding_cache
+        if similarity == "semantic":
+            shared_embedder(embedding_cache)  # a bad cache path fails before the run, not in it
         self._chrf = CHRF(word_order=2)
         self._semantic: dict[str, float] = {}  # case_id -> rescaled cosine, filled by score_batch
 

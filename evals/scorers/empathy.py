@@ -46,6 +46,7 @@ class EmpathyScorer:
         self.name = name
         self.heads = load_heads(heads_path)
         self.embedding_cache = embedding_cache
+        shared_embedder(embedding_cache)  # load the model and open the cache now: a bad path fails before the run
         self.languages = tuple(languages)
         self.flat_below = flat_below  # a reply below one weak mechanism in total reads as flat
 
