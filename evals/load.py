@@ -17,13 +17,14 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from evals.errors import UserError
-from evals.types import Case, Conversation, View
+from evals.types import MAX_NESTING, Case, Conversation, View, nesting_depth
 
 DecisionPoints = Literal["every", "first", "last"]
 OnError = Literal["fail", "skip"]
 # CSV cells cannot nest, so these columns hold JSON text.
 _JSON_COLUMNS = ("turns", "references", "outcome")
 _MAX_SHOWN = 10
+_TOO_DEEP = f"nested deeper than {MAX_NESTING} levels"
 
 
 class DatasetError(UserError):
@@ -166,10 +167,13 @@ def _jsonl_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any
             except json.JSONDecodeError as exc:
                 yield row, RowError(source, row, "", f"not valid JSON: {exc.msg} at column {exc.colno}")
                 continue
+            except RecursionError:  # json recurses per level: thousands of '[' exhaust the stack
+                yield row, RowError(source, row, "", _TOO_DEEP)
+                continue
             if not isinstance(record, dict):
                 yield row, RowError(source, row, "", "expected a JSON object for the conversation")
                 continue
-            yield row, record
+            yield row, _too_deep(source, row, record) or record
 
 
 def _csv_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
@@ -200,8 +204,11 @@ def _csv_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] 
                 except json.JSONDecodeError as exc:
                     bad = RowError(source, row, key, f"cell is not valid JSON: {exc.msg}")
                     break
+                except RecursionError:
+                    bad = RowError(source, row, key, _TOO_DEEP)
+                    break
             clean[key] = value
-        yield row, bad or clean
+        yield row, bad or _too_deep(source, row, clean) or clean
 
 
 def _parquet_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
@@ -211,8 +218,13 @@ def _parquet_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, A
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DatasetError(f"{source}: not a readable Parquet file: {exc}") from None
-    for index, record in enumerate(table.to_pylist(), start=1):
-        yield f"row {index}", _drop_nulls(record)
+    try:
+        records = table.to_pylist()
+    except RecursionError:
+        raise DatasetError(f"{source}: columns are {_TOO_DEEP}") from None
+    for index, record in enumerate(records, start=1):
+        row = f"row {index}"
+        yield row, _too_deep(source, row, record) or _drop_nulls(record)
 
 
 def _hf_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
@@ -229,8 +241,22 @@ def _hf_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] |
         raise DatasetError(f"{source}: cannot load it as a dataset: {exc}") from None
     if isinstance(data, datasets.DatasetDict):
         raise DatasetError(f"{source}: holds several splits ({', '.join(data)}); point to one")
-    for index, record in enumerate(data.to_list(), start=1):
-        yield f"row {index}", _drop_nulls(record)
+    try:
+        records = data.to_list()
+    except RecursionError:
+        raise DatasetError(f"{source}: columns are {_TOO_DEEP}") from None
+    for index, record in enumerate(records, start=1):
+        row = f"row {index}"
+        yield row, _too_deep(source, row, record) or _drop_nulls(record)
+
+
+def _too_deep(source: str, row: str, record: dict[str, Any]) -> RowError | None:
+    """One error for a record nested beyond any chat log, before anything recurses into it."""
+    depth, path = nesting_depth(record)
+    if depth <= MAX_NESTING:
+        return None
+    shown = ".".join(path[:5]) + (".…" if len(path) > 5 else "")
+    return RowError(source, row, shown, _TOO_DEEP)
 
 
 def _drop_nulls(record: Any) -> Any:

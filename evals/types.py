@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal, Protocol, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["customer", "agent", "bot"]
 EscalationSource = Literal[
@@ -21,6 +23,85 @@ EscalationSource = Literal[
     "gold_action",  # a gold tool action such as transfer_to_human_agents
     "agent_phrase",  # the human agent's own reply contains a hand-off phrase
 ]
+
+
+# Deeper than this is no chat log; it is a mistake or an attack (json and pydantic would recurse on it).
+MAX_NESTING = 20
+
+# ISO 639-1: the 183 codes registered since 2021, plus the withdrawn 'bh' and 'sh' that older logs still use.
+ISO_639_1 = frozenset("""
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz
+    ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik
+    io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml
+    mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd
+    se sg sh si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve
+    vi vo wa wo xh yi yo za zh zu
+""".split())
+# A base code, then optional BCP 47 style subtags (region 'BR', script 'Hant', '419'), '-' or '_' separated.
+_LANGUAGE_TAG = re.compile(r"([A-Za-z]{2})((?:[-_][A-Za-z0-9]{2,8})*)")
+
+
+def nesting_depth(value: Any) -> tuple[int, list[str]]:
+    """(How many containers deep `value` goes, the path to its deepest one), without recursing.
+
+    A scalar is depth 0, `{"a": 1}` depth 1. Iterative so that a hostile row cannot blow the stack.
+    """
+    # Each entry links to its parent's (key, entry), so a path is built only for the deepest container.
+    Entry = tuple[Any, int, Any]
+    deepest_depth, deepest_link = 0, None
+    stack: list[Entry] = [(value, 0, None)]
+    while stack:
+        entry = stack.pop()
+        node, depth, _ = entry
+        if isinstance(node, dict):
+            children: Any = node.items()
+        elif isinstance(node, list):
+            children = enumerate(node)
+        else:
+            continue
+        if depth + 1 > deepest_depth:
+            deepest_depth, deepest_link = depth + 1, entry
+            if deepest_depth > MAX_NESTING:
+                break  # far enough to report; the rest may be huge
+        stack.extend((child, depth + 1, (key, entry)) for key, child in children if isinstance(child, (dict, list)))
+    path: list[str] = []
+    while deepest_link is not None and deepest_link[2] is not None:
+        key, deepest_link = deepest_link[2]
+        path.append(str(key))
+    return deepest_depth, path[::-1]
+
+
+def non_finite_at(value: Any) -> tuple[list[str], float] | None:
+    """(Path, value) of the first NaN or infinity in a JSON-like value, or None. Python's json reads
+    NaN and Infinity although JSON has neither; they would poison every mean downstream."""
+    stack: list[tuple[Any, list[str]]] = [(value, [])]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path, node
+        if isinstance(node, dict):
+            stack.extend((child, [*path, str(key)]) for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend((child, [*path, str(i)]) for i, child in enumerate(node))
+    return None
+
+
+def _has_words(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty or only whitespace (leave it out when there is no text)")
+    return value
+
+
+def _finite(value: Any) -> Any:
+    if found := non_finite_at(value):
+        path, number = found
+        where = f"{'.'.join(path)}: " if path else ""
+        raise ValueError(f"{where}{number} is not a finite number (NaN and Infinity are not accepted)")
+    return value
+
+
+# A text that must say something: "" or "  " is a broken export, not a message.
+Words = Annotated[str, AfterValidator(_has_words)]
 
 
 class _Record(BaseModel):
@@ -58,8 +139,16 @@ class ToolCall(_Record):
                 parsed = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+            except RecursionError:
+                raise ValueError(f"nested deeper than {MAX_NESTING} levels") from None
             if not isinstance(parsed, dict):
                 raise ValueError("a JSON string must hold an object")
+            value_to_check: Any = parsed
+        else:
+            value_to_check = value
+        if nesting_depth(value_to_check)[0] > MAX_NESTING:
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+        _finite(value_to_check)
         return value
 
     def parsed_arguments(self) -> dict[str, Any]:
@@ -74,12 +163,23 @@ class Turn(_Record):
     # Empty only for a bot or agent turn that is nothing but tool calls.
     text: str = ""
     # The same message in the other party's language (what the other side actually read).
-    translation: str | None = None
+    translation: Words | None = None
     timestamp: str | None = None
     tool_calls: list[ToolCall] = []
     # Whether this turn handed the conversation to a person, when the log says so; it wins over
     # any reading of the tool calls or the text.
     handoff: bool | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _iso_8601(cls, value: str | None) -> str | None:
+        # Kept as written; only checked, so that a typo is caught here and not in some later analysis.
+        if value is not None:
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an ISO 8601 date and time (e.g. 2024-05-17T14:03:00Z)") from None
+        return value
 
     @model_validator(mode="after")
     def _speaker_can_do_it(self) -> Turn:
@@ -91,6 +191,9 @@ class Turn(_Record):
         if not self.text and not self.tool_calls:
             raise ValueError("text: required, and not empty, unless the turn is a bot or agent tool call "
                              "(tool_calls)")
+        if not self.text.strip() and not self.tool_calls:
+            raise ValueError("text: only whitespace; a turn needs words unless it is a bot or agent tool call "
+                             "(tool_calls)")
         return self
 
 
@@ -98,12 +201,12 @@ class Reference(_Record):
     """What a human did (or should have done) at one decision point."""
 
     turn: int = Field(ge=0, description="index of the customer turn this reference answers")
-    reply: str | None = None
+    reply: Words | None = None
     # The reply as the customer read it, when agents and customers wrote different languages.
-    reply_translation: str | None = None
+    reply_translation: Words | None = None
     should_escalate: bool | None = None
     escalation_source: EscalationSource | None = None
-    required_facts: list[str] = []
+    required_facts: list[Words] = []
 
     @model_validator(mode="after")
     def _source_named(self) -> Reference:
@@ -123,19 +226,37 @@ class Conversation(_Record):
     )
     intent: str | None = None
     channel: str | None = None
-    outcome: dict[str, str | int | float | bool | None] | None = None
+    outcome: Annotated[dict[str, str | int | float | bool | None] | None, AfterValidator(_finite)] = None
     turns: list[Turn] = Field(min_length=1)
     references: list[Reference] = []
+
+    @field_validator("language", "agent_language")
+    @classmethod
+    def _iso_639_1(cls, code: str | None) -> str | None:
+        # Kept as written ('EN', 'pt_BR' stay so); readers take the base code case-insensitively.
+        if code is None:
+            return code
+        tag = _LANGUAGE_TAG.fullmatch(code)
+        if tag is None or tag[1].lower() not in ISO_639_1:
+            raise ValueError(f"{code!r} is not an ISO 639-1 language code ('en', 'de'; a region may follow: "
+                             "'pt-BR', 'en_US')")
+        return code
 
     @model_validator(mode="after")
     def _consistent(self) -> Conversation:
         if not any(t.role == "customer" for t in self.turns):
             raise ValueError("turns: the conversation has no customer turn")
+        answered: dict[int, int] = {}  # customer turn -> index of its reference
         for i, ref in enumerate(self.references):
             if ref.turn >= len(self.turns) or self.turns[ref.turn].role != "customer":
                 raise ValueError(
                     f"references.{i}.turn: {ref.turn} is not the index of a customer turn"
                 )
+            if ref.turn in answered:
+                # two cases would share one case id and the per-reply table would mix their labels
+                raise ValueError(f"references.{i}.turn: turn {ref.turn} already has a reference "
+                                 f"(references.{answered[ref.turn]}); give one reference per customer turn")
+            answered[ref.turn] = i
         return self
 
 

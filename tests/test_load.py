@@ -1,14 +1,23 @@
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from builders import conversation
 
+from evals.cli import main as cli
 from evals.load import DatasetError, build_cases, load_conversations, sample_conversations
 
 GOOD = conversation("c1", turns=[("customer", "Hi"), ("agent", "Hello!"), ("customer", "Refund?"),
                                  ("agent", "I will escalate this.")])
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
 
 
 def write_jsonl(tmp_path: Path, rows: list, name: str = "data.jsonl") -> Path:
@@ -47,6 +56,37 @@ def good_row(cid: str = "c1") -> dict:
          "line 2: field 'turns.1.tool_calls.0.arguments': a JSON object, or a JSON string holding one; got int"),
         (lambda r: r["turns"][1].update(tool_calls=[{"arguments": {}}]),
          "line 2: field 'turns.1.tool_calls.0.name': required field is missing"),
+        # two references for one turn would share a case id in the per-reply table
+        (lambda r: r["references"].append({**r["references"][0], "should_escalate": True}),
+         "line 2: field 'references.2.turn': turn 0 already has a reference (references.0)"),
+        (lambda r: r.update(outcome={"csat": math.nan}), "line 2: field 'outcome.csat': nan is not a finite number"),
+        (lambda r: r.update(outcome={"cost": -math.inf}), "line 2: field 'outcome.cost': -inf is not a finite number"),
+        (lambda r: r["turns"][1].update(tool_calls=[{"name": "refund", "arguments": {"amount": [1, math.inf]}}]),
+         "line 2: field 'turns.1.tool_calls.0.arguments.amount.1': inf is not a finite number"),
+        (lambda r: r["turns"][1].update(tool_calls=[{"name": "refund", "arguments": '{"amount": NaN}'}]),
+         "line 2: field 'turns.1.tool_calls.0.arguments.amount': nan is not a finite number"),
+        (lambda r: r.update(language="english-ish??"),
+         "line 2: field 'language': 'english-ish??' is not an ISO 639-1 language code"),
+        (lambda r: r.update(agent_language="eng"), "line 2: field 'agent_language': 'eng' is not an ISO 639-1"),
+        (lambda r: r.update(language="xx-US"), "line 2: field 'language': 'xx-US' is not an ISO 639-1"),
+        (lambda r: r["turns"][1].update(text=" \n\t"), "line 2: field 'turns.1.text': only whitespace"),
+        (lambda r: r["turns"][0].update(translation="  "), "line 2: field 'turns.0.translation': empty or only"),
+        (lambda r: r["references"][0].update(reply=" "), "line 2: field 'references.0.reply': empty or only"),
+        (lambda r: r["references"][0].update(reply_translation=""),
+         "line 2: field 'references.0.reply_translation': empty or only whitespace"),
+        (lambda r: r["references"][0].update(required_facts=["order 7", " "]),
+         "line 2: field 'references.0.required_facts.1': empty or only whitespace"),
+        (lambda r: r["turns"][0].update(timestamp="yesterday"),
+         "line 2: field 'turns.0.timestamp': 'yesterday' is not an ISO 8601 date and time"),
+        (lambda r: r["turns"][0].update(timestamp="17/05/2024 14:03"), "line 2: field 'turns.0.timestamp': '17/05"),
+        (lambda r: r.update(outcome={"csat": nested(20)}),
+         "line 2: field 'outcome.csat.0.0.0.…': nested deeper than 20 levels"),
+        (lambda r: r["turns"][1].update(tool_calls=[{"name": "refund", "arguments": {"a": nested(20)}}]),
+         "line 2: field 'turns.1.tool_calls.0.arguments.…': nested deeper than 20 levels"),
+        (lambda r: r["turns"][1].update(tool_calls=[{"name": "refund", "arguments": json.dumps({"a": nested(20)})}]),
+         "line 2: field 'turns.1.tool_calls.0.arguments': nested deeper than 20 levels"),
+        (lambda r: r["turns"][1].update(tool_calls=[{"name": "refund", "arguments": '{"a": ' + "[" * 50_000}]),
+         "line 2: field 'turns.1.tool_calls.0.arguments': nested deeper than 20 levels"),
     ],
 )
 def test_each_malformed_row_names_file_line_and_field(tmp_path: Path, mutate, where: str) -> None:
@@ -142,3 +182,66 @@ def test_decision_points_and_sampling() -> None:
     picked = sample_conversations(many, 3, seed=1)
     assert len(picked) == 3 and picked == sample_conversations(many, 3, seed=1)
     assert sample_conversations(many, None, seed=1) == many
+
+
+def test_language_tags_timestamps_and_tool_call_turns_that_are_accepted(tmp_path: Path) -> None:
+    rows = []
+    for i, (language, timestamp) in enumerate([("EN", "2024-05-17T14:03:00Z"), ("pt-BR", "2024-05-17T14:03:00+02:00"),
+                                               ("en_US", "2024-05-17"), ("zh-Hant-TW", "2024-05-17 14:03:00.250")]):
+        row = good_row(f"c{i}")
+        row.update(language=language, agent_language="en", outcome={"csat": 4.5, "resolved": True, "note": None})
+        row["turns"][0]["timestamp"] = timestamp
+        row["turns"][1].update(text=" ", tool_calls=[{"name": "lookup_order"}])  # a tool call needs no words
+        rows.append(row)
+    loaded = load_conversations(write_jsonl(tmp_path, rows))
+    assert [c.language for c in loaded.conversations] == ["EN", "pt-BR", "en_US", "zh-Hant-TW"]  # kept as written
+    assert loaded.conversations[1].turns[0].timestamp == "2024-05-17T14:03:00+02:00"
+
+
+def test_nesting_beyond_the_limit_is_one_line_in_every_format(tmp_path: Path) -> None:
+    """Thousands of brackets make json recurse until RecursionError; a row must say so in one line instead."""
+    hostile = json.dumps(good_row("c2")).replace('"Hello!"', '"Hello!", "x": ' + "[" * 100_000 + "]" * 100_000)
+    jsonl = write_jsonl(tmp_path, [good_row(), hostile])
+    with pytest.raises(DatasetError) as err:
+        load_conversations(jsonl)
+    assert str(err.value).splitlines()[0] == f"{jsonl}: line 2: nested deeper than 20 levels"
+
+    row = good_row()
+    csv = tmp_path / "deep.csv"
+    pd.DataFrame([{**row, "turns": "[" * 100_000 + "]" * 100_000, "references": json.dumps(row["references"])},
+                  {**row, "conversation_id": "c2", "turns": json.dumps([*row["turns"], {"deep": nested(21)}]),
+                   "references": json.dumps(row["references"])}]).to_csv(csv, index=False)
+    with pytest.raises(DatasetError) as err:
+        load_conversations(csv)
+    assert str(err.value).splitlines()[:2] == [
+        f"{csv}: row 1: field 'turns': nested deeper than 20 levels",
+        f"{csv}: row 2: field 'turns.4.deep.0.0.…': nested deeper than 20 levels",
+    ]
+
+    parquet = tmp_path / "deep.parquet"
+    pd.DataFrame([{**row, "outcome": {"csat": nested(25)}}]).to_parquet(parquet)
+    with pytest.raises(DatasetError) as err:
+        load_conversations(parquet)
+    assert str(err.value).splitlines()[0] == (
+        f"{parquet}: row 1: field 'outcome.csat.0.0.0.…': nested deeper than 20 levels")
+
+
+def test_validate_command_reports_each_new_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    twice = good_row("c2")
+    twice["references"].append(twice["references"][0])
+    blank = good_row("c3")
+    blank["turns"][2]["text"] = "   "
+    path = write_jsonl(tmp_path, [good_row(), twice, {**good_row("c4"), "outcome": {"csat": math.nan}},
+                                  {**good_row("c5"), "language": "english-ish??"}, blank])
+    assert cli(["validate", str(path)]) == 1
+    out = capsys.readouterr()
+    assert out.err.splitlines() == [
+        f"error: {path}: line 2: field 'references.2.turn': turn 0 already has a reference (references.0); "
+        "give one reference per customer turn",
+        f"error: {path}: line 3: field 'outcome.csat': nan is not a finite number (NaN and Infinity are not accepted)",
+        f"error: {path}: line 4: field 'language': 'english-ish??' is not an ISO 639-1 language code ('en', 'de'; "
+        "a region may follow: 'pt-BR', 'en_US')",
+        f"error: {path}: line 5: field 'turns.2.text': only whitespace; a turn needs words unless it is a bot or "
+        "agent tool call (tool_calls)",
+    ]
+    assert "1 valid conversations, 2 decision points" in out.out and "4 malformed rows" in out.out

@@ -1,10 +1,12 @@
 """The input records: tool calls and explicit hand-offs on turns."""
 
+import math
+
 import pytest
 from pydantic import ValidationError
 
 from evals.load import build_cases
-from evals.types import Conversation, ToolCall, Turn
+from evals.types import ISO_639_1, MAX_NESTING, Conversation, Reference, ToolCall, Turn, nesting_depth
 
 
 def test_tool_calls_in_either_log_shape_with_object_or_json_string_arguments() -> None:
@@ -52,3 +54,55 @@ def test_the_replayed_history_keeps_tool_calls_and_shows_translations() -> None:
     history = case.history()
     assert [t.text for t in history] == ["Hello", "", "And?"]
     assert history[1].tool_calls[0].name == "lookup" and history[0].translation is None
+
+
+def chat(**fields: object) -> dict:
+    return {"conversation_id": "c", "language": "en",
+            "turns": [{"role": "customer", "text": "Hi"}, {"role": "agent", "text": "Hello"},
+                      {"role": "customer", "text": "Refund?"}],
+            "references": [{"turn": 0, "reply": "Hello"}], **fields}
+
+
+@pytest.mark.parametrize(
+    ("model", "record", "message"),
+    [
+        (Conversation, chat(references=[{"turn": 2}, {"turn": 0}, {"turn": 2, "reply": "No"}]),
+         r"references.2.turn: turn 2 already has a reference \(references.0\)"),
+        (Conversation, chat(outcome={"csat": math.nan}), "csat: nan is not a finite number"),
+        (Conversation, chat(outcome={"csat": math.inf}), "csat: inf is not a finite number"),
+        (Conversation, chat(language="english-ish??"), "'english-ish\\?\\?' is not an ISO 639-1 language code"),
+        (Conversation, chat(language="e"), "at least 2 characters"),
+        (Conversation, chat(agent_language="qq"), "'qq' is not an ISO 639-1"),
+        (Conversation, chat(agent_language="en-"), "'en-' is not an ISO 639-1"),
+        (Conversation, chat(language="en US"), "'en US' is not an ISO 639-1"),
+        (Turn, {"role": "customer", "text": "\u00a0\n "}, "text: only whitespace"),
+        (Turn, {"role": "customer", "text": "Hi", "translation": "\t"}, "empty or only whitespace"),
+        (Turn, {"role": "customer", "text": "Hi", "timestamp": "2024-13-01T00:00:00"}, "not an ISO 8601"),
+        (Turn, {"role": "customer", "text": "Hi", "timestamp": ""}, "not an ISO 8601"),
+        (Reference, {"turn": 0, "reply": "\n"}, "empty or only whitespace"),
+        (Reference, {"turn": 0, "required_facts": [""]}, "empty or only whitespace"),
+        (ToolCall, {"name": "x", "arguments": {"a": float("nan")}}, "a: nan is not a finite number"),
+        (ToolCall, {"name": "x", "arguments": '{"a": -Infinity}'}, "a: -inf is not a finite number"),
+        (ToolCall, {"name": "x", "arguments": '{"a": ' + "[" * 30 + "]" * 30 + "}"}, "nested deeper than 20 levels"),
+        (ToolCall, {"name": "x", "arguments": '{"a": ' + "[" * 100_000}, "nested deeper than 20 levels"),
+    ],
+)
+def test_records_refuse_what_would_corrupt_the_results(model: type, record: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        model.model_validate(record)
+
+
+def test_language_codes_are_iso_639_1_with_an_optional_region_in_any_case() -> None:
+    assert len(ISO_639_1) == 185 and {"en", "pt", "zh", "sh", "bh"} <= ISO_639_1
+    for code in ("en", "EN", "pt-BR", "pt_br", "en_US", "zh-Hant-TW", "es-419"):
+        assert Conversation.model_validate(chat(language=code, agent_language=code)).language == code
+
+
+def test_nesting_depth_is_measured_without_recursion() -> None:
+    deep: list = []
+    for _ in range(200_000):  # far past Python's recursion limit
+        deep = [deep]
+    depth, path = nesting_depth({"a": deep})
+    assert depth == MAX_NESTING + 1 and path[:2] == ["a", "0"]
+    assert nesting_depth({"a": [1, {"b": []}]}) == (4, ["a", "1", "b"])  # dict, list, dict, list
+    assert nesting_depth("text") == (0, [])
