@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from evals import report, trust
+from evals import report, settings, trust
 from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, paired_differences, reply_stats, summarise
 from evals.cache import ReplyCache
 from evals.config import PROJECT_ROOT
@@ -43,6 +43,7 @@ def build(group: Mapping[str, Any], kind: str) -> list[Any]:
 
 
 def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
+    settings.check(cfg)  # a bad override fails here, before any data is read or MLflow run made
     console = console or Console(stderr=True)
     data_cfg = cfg.dataset
     loaded = load_conversations(data_cfg.path, on_error=data_cfg.on_error)

@@ -69,3 +69,12 @@ def test_a_scorer_config_mistake_is_one_line_naming_the_key_and_the_allowed_valu
     errors = [line for line in out.stderr.splitlines() if line.startswith("error")]
     assert errors == ["error: scorer.accuracy.similarity: 'bleu' is not one of semantic, chrf"]
     assert "Traceback" not in out.stderr and "full_key" not in out.stderr
+
+
+def test_a_bad_run_override_fails_before_any_mlflow_run_in_one_line(tmp_path: Path) -> None:
+    out = cli("run", "replay.view=foo", f"tracking.uri=sqlite:///{tmp_path}/m.db", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr + out.stdout
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error")]
+    assert errors == ["error: replay.view: 'foo' is not allowed (allowed: one of agent, customer)"]
+    assert not (tmp_path / "m.db").exists() and not list(tmp_path.rglob("*.db"))
