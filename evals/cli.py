@@ -85,7 +85,7 @@ def _run(rest: list[str]) -> int:
     from hydra.errors import InstantiationException
     from omegaconf import DictConfig
 
-    from evals import experiment
+    from evals import experiment, signals
     from evals.errors import UserError
 
     register_resolvers()
@@ -106,7 +106,11 @@ def _run(rest: list[str]) -> int:
         )
 
     sys.argv = ["chatbot-evals run", *rest]
-    job()
+    try:
+        with signals.sigterm_unwinds():
+            job()
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: runs are closed as KILLED; one line, no traceback
+        return signals.report(exc)
     return 0
 
 

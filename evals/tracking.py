@@ -7,8 +7,11 @@ confidence intervals), the per-reply table, dataset lineage and the resolved con
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,8 +19,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import mlflow
-import pandas as pd
+
+def _telemetry_off_unless_chosen() -> None:
+    """The harness promises no network: MLflow's usage telemetry stays off unless the user set it.
+
+    MLflow builds its telemetry client when it is imported, so this runs before `import mlflow`.
+    MLFLOW_DISABLE_TELEMETRY=false (or DO_NOT_TRACK=false) in the environment turns it back on.
+    """
+    if "MLFLOW_DISABLE_TELEMETRY" not in os.environ and "DO_NOT_TRACK" not in os.environ:
+        os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+
+_telemetry_off_unless_chosen()
+
+import mlflow  # noqa: E402
+import pandas as pd  # noqa: E402
+from mlflow.entities import RunStatus  # noqa: E402
+
+from evals import signals  # noqa: E402
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization|credential)", re.I)
 REDACTED = "***"
@@ -62,6 +81,75 @@ def git_commit(cwd: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+# --- runs left RUNNING by a killed process ----------------------------------------------------
+# Each run records which process owns it, so a later run can tell a crashed run from a live one.
+PID_TAG, HOST_TAG, STARTED_TAG = "evals.pid", "evals.host", "evals.pid_started"
+
+
+def _process_started(pid: int) -> str | None:
+    """The kernel's start time of a process (Linux), which tells a reused pid from the original."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name before ")" may hold spaces
+
+
+def _owner_tags() -> dict[str, str]:
+    pid = os.getpid()
+    started = _process_started(pid)
+    return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), **({STARTED_TAG: started} if started else {})}
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return True  # no /proc: trust the pid
+    if stat[0] == "Z":  # killed, not yet reaped
+        return False
+    return started is None or stat[19] == started
+
+
+def _orphaned(tags: Mapping[str, str]) -> bool:
+    """Started by a process of this host that is gone; runs of other hosts are never judged."""
+    if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
+        return False
+    return not _alive(int(tags[PID_TAG]), tags.get(STARTED_TAG))
+
+
+def close_orphans(experiment_id: str) -> list[str]:
+    """End as KILLED the runs of an experiment left RUNNING by a killed process (kill -9, power loss)."""
+    client = mlflow.MlflowClient()
+    running = client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'")
+    closed = []
+    for run in running:
+        if _orphaned(run.data.tags):
+            client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
+            closed.append(run.info.run_id)
+    return closed
+
+
+@contextmanager
+def _run(**kwargs: Any) -> Iterator[mlflow.ActiveRun]:
+    """An MLflow run that ends KILLED on Ctrl-C or SIGTERM (evals.signals), not FAILED or RUNNING."""
+    with mlflow.start_run(**kwargs) as run:
+        try:
+            yield run
+        except KeyboardInterrupt as exc:
+            with signals.uninterrupted():
+                mlflow.end_run(RunStatus.to_string(RunStatus.KILLED))
+            if not kwargs.get("nested"):
+                exc.killed_run = run.info.run_id  # type: ignore[attr-defined]  # for the one-line message
+            raise
+
+
 class Tracker:
     def __init__(self, uri: str, experiment: str, artifact_root: str | None = None) -> None:
         logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep the terminal for results
@@ -76,7 +164,11 @@ class Tracker:
 
     @contextmanager
     def experiment_run(self, name: str, config: Mapping[str, Any], tags: Mapping[str, str]) -> Iterator[str]:
-        with mlflow.start_run(experiment_id=self.experiment_id, run_name=name, tags=dict(tags)) as run:
+        closed = close_orphans(self.experiment_id)
+        if closed:
+            print(f"note: ended {len(closed)} MLflow run(s) left RUNNING by a killed process as KILLED: "
+                  f"{', '.join(closed)}", file=sys.stderr)
+        with _run(experiment_id=self.experiment_id, run_name=name, tags={**tags, **_owner_tags()}) as run:
             clean = redact(config)
             mlflow.log_params(flatten(clean))
             mlflow.log_dict(clean, "config.yaml")
@@ -93,8 +185,8 @@ class Tracker:
         dataset_source: str,
         tags: Mapping[str, str],
     ) -> str:
-        with mlflow.start_run(experiment_id=self.experiment_id, run_name=variant, nested=True,
-                              tags={**tags, "variant": variant}) as run:
+        with _run(experiment_id=self.experiment_id, run_name=variant, nested=True,
+                  tags={**tags, "variant": variant, **_owner_tags()}) as run:
             clean = redact(config)
             mlflow.log_params(flatten(clean))
             mlflow.log_dict(clean, "config.yaml")

@@ -1,4 +1,28 @@
-from evals.tracking import REDACTED, flatten, redact
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from tests_paths import ROOT
+
+from evals.tracking import (
+    HOST_TAG,
+    PID_TAG,
+    REDACTED,
+    STARTED_TAG,
+    Tracker,
+    _alive,
+    _owner_tags,
+    _process_started,
+    close_orphans,
+    flatten,
+    redact,
+)
 
 
 def test_secret_looking_keys_never_reach_params_or_the_logged_config() -> None:
@@ -16,3 +40,160 @@ def test_secret_looking_keys_never_reach_params_or_the_logged_config() -> None:
 
 def test_long_values_are_cut_to_mlflow_limit() -> None:
     assert len(flatten({"prompt": "x" * 10_000})["prompt"]) == 6000
+
+
+# --- runs end KILLED, orphans of killed processes are closed, no network -----------------------
+
+SOCKET_GUARD = '''\
+"""Loaded first by every Python in the test: records and blocks any connection off this machine."""
+import ipaddress
+import os
+import socket
+
+
+def _local(host):
+    if host in (None, "", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _deny(what):
+    with open(os.environ["NET_GUARD_LOG"], "a") as log:
+        log.write(what + "\\n")
+    raise OSError(f"network blocked by the test guard: {what}")
+
+
+def _guarded(original):
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _local(address[0]):
+            _deny(f"connect {address}")
+        return original(self, address)
+    return connect
+
+
+_resolve = socket.getaddrinfo
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    name = host.decode() if isinstance(host, bytes) else host
+    if not _local(name):
+        _deny(f"resolve {name}")
+    return _resolve(host, *args, **kwargs)
+
+
+socket.socket.connect = _guarded(socket.socket.connect)
+socket.socket.connect_ex = _guarded(socket.socket.connect_ex)
+socket.getaddrinfo = _getaddrinfo
+'''
+
+
+def guarded_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """A user's shell: no CI or pytest markers (MLflow keeps telemetry off under those), the guard loaded."""
+    guard = tmp / "guard"
+    guard.mkdir(exist_ok=True)
+    (guard / "sitecustomize.py").write_text(SOCKET_GUARD, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in _mlflow_ci_markers()
+           and k not in ("MLFLOW_DISABLE_TELEMETRY", "DO_NOT_TRACK")}
+    return {**env, "PYTHONPATH": os.pathsep.join([str(guard), str(ROOT)]), "HOME": str(tmp),
+            "NET_GUARD_LOG": str(tmp / "network.log"), **extra}
+
+
+def _mlflow_ci_markers() -> set[str]:
+    import inspect
+
+    from mlflow.telemetry import utils
+    return {name for name in re.findall(r'"([A-Z_]+)"', inspect.getsource(utils._is_ci_env_or_testing))}
+
+
+def attempts(tmp: Path) -> list[str]:
+    log = tmp / "network.log"
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def test_the_default_job_opens_no_connection_off_this_machine(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "evals.cli", "run", "sample.conversations=1", "variant=[rules]",
+                           f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", f"tracking.artifact_root={tmp_path}/art"],
+                          cwd=tmp_path, env=guarded_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "MLflow run" in proc.stderr
+    assert attempts(tmp_path) == []
+
+
+def telemetry_probe(tmp: Path, wait_s: float) -> str:
+    """Import the adapter, say whether MLflow built a telemetry client, start a run, wait for its traffic."""
+    return (f"import os, time, evals.tracking, mlflow\n"
+            f"from mlflow.telemetry import get_telemetry_client\n"
+            f"print(get_telemetry_client() is not None)\n"  # decided when mlflow is imported
+            f"mlflow.set_tracking_uri('sqlite:///{tmp}/mlflow.db')\n"
+            f"with mlflow.start_run():\n    pass\n"
+            f"deadline = time.time() + {wait_s}\n"
+            f"while time.time() < deadline and not os.path.exists('{tmp}/network.log'):\n"
+            f"    time.sleep(0.1)\n")
+
+
+def test_mlflow_telemetry_is_off_unless_the_user_turns_it_on(tmp_path: Path) -> None:
+    off = subprocess.run([sys.executable, "-c", telemetry_probe(tmp_path, 0)], env=guarded_env(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert off.returncode == 0, off.stderr[-2000:]
+    assert off.stdout.strip() == "False" and attempts(tmp_path) == []
+    # the user's opt-in is honoured, and the guard sees telemetry reach off the machine (so it would catch it)
+    on = subprocess.run([sys.executable, "-c", telemetry_probe(tmp_path, 20)],
+                        env=guarded_env(tmp_path, MLFLOW_DISABLE_TELEMETRY="false"),
+                        capture_output=True, text=True, timeout=120)
+    assert on.returncode == 0, on.stderr[-2000:]
+    assert on.stdout.strip() == "True"
+    assert attempts(tmp_path) != []
+
+
+def test_an_interrupt_inside_a_variant_run_ends_it_and_its_parent_as_killed(tmp_path: Path, monkeypatch) -> None:
+    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "signals", str(tmp_path / "art"))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mlflow, "log_table", interrupted)
+    table = pd.DataFrame({"case_id": ["a"], "reply": ["hi"]})
+    with pytest.raises(KeyboardInterrupt) as caught:
+        with tracker.experiment_run("parent", {"seed": 0}, {}) as parent_id:
+            tracker.log_variant("bot", {"seed": 0}, {"m": 1.0}, table, table, "d", "d.jsonl", {})
+    client = mlflow.MlflowClient(tracking_uri=tracker.uri)
+    status = {r.info.run_name: r.info.status for r in client.search_runs([tracker.experiment_id])}
+    assert status == {"parent": "KILLED", "bot": "KILLED"}
+    assert caught.value.killed_run == parent_id  # type: ignore[attr-defined]
+    assert mlflow.active_run() is None
+
+
+def test_only_runs_of_dead_processes_on_this_host_are_closed(tmp_path: Path) -> None:
+    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "orphans", str(tmp_path / "art"))
+    client = mlflow.MlflowClient(tracking_uri=tracker.uri)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host, me = socket.gethostname(), os.getpid()
+    started = _process_started(me)
+    owners = {
+        "dead": {PID_TAG: str(gone.pid), HOST_TAG: host},
+        "alive": {PID_TAG: str(me), HOST_TAG: host, STARTED_TAG: str(started)},
+        "pid reused": {PID_TAG: str(me), HOST_TAG: host, STARTED_TAG: "1"},
+        "other host": {PID_TAG: str(gone.pid), HOST_TAG: host + "-elsewhere"},
+        "untagged": {},
+    }
+    ids = {name: client.create_run(tracker.experiment_id, run_name=name, tags=tags).info.run_id
+           for name, tags in owners.items()}
+    finished = client.create_run(tracker.experiment_id, run_name="done", tags=owners["dead"]).info.run_id
+    client.set_terminated(finished, "FINISHED")
+
+    closed = close_orphans(tracker.experiment_id)
+
+    assert sorted(closed) == sorted([ids["dead"], ids["pid reused"]])
+    status = {r.info.run_name: r.info.status for r in client.search_runs([tracker.experiment_id])}
+    assert status == {"dead": "KILLED", "pid reused": "KILLED", "alive": "RUNNING", "other host": "RUNNING",
+                      "untagged": "RUNNING", "done": "FINISHED"}
+
+
+def test_each_run_records_its_process() -> None:
+    tags = _owner_tags()
+    assert tags[PID_TAG] == str(os.getpid()) and tags[HOST_TAG] == socket.gethostname()
+    assert _alive(os.getpid(), tags.get(STARTED_TAG))
