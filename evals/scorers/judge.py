@@ -26,6 +26,7 @@ from openai.types.chat import ChatCompletion
 from evals.cache import ReplyCache
 from evals.endpoint import Endpoint, EndpointLimits, read_api_key
 from evals.errors import UserError
+from evals.language import base_code
 from evals.types import Case, Ratio, Reply, Score
 from evals.variants.openai_chat import as_retryable, price_of
 
@@ -241,7 +242,7 @@ class JudgeScorer:
             raise UserError(f"scorer {name}: repeats must be at least 1, got {repeats}")
         self.judge = Judge(**judge)
         self.repeats = repeats
-        self.languages = set(languages) if languages else None
+        self.languages = {base_code(code) for code in languages} if languages else None
         policy = Path(policy_path).read_text(encoding="utf-8") if policy_path else None
         self.system = self.rubric.system_prompt(policy)
         self.version = (f"{self.rubric.criterion}@{self.rubric.version}/{self.judge.model}/"
@@ -313,7 +314,7 @@ class JudgeScorer:
     def _unjudgeable(self, case: Case, reply: Reply) -> str | None:
         if reply.error:
             return f"no reply to judge ({reply.error})"
-        if self.languages is not None and case.reply_language not in self.languages:
+        if self.languages is not None and base_code(case.reply_language) not in self.languages:  # 'pt_BR' is 'pt'
             return f"judge not configured for language '{case.reply_language}'"
         return None
 

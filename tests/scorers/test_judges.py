@@ -139,6 +139,8 @@ def test_languages_and_repeats(server) -> None:
     scorer = make("empathy", server, languages=["en", "de"])
     [ko] = score(scorer, [one("안녕하세요", language="ko")])
     assert math.isnan(ko.value) and ko.explanation == "judge not configured for language 'ko'"
+    regional = make("empathy", server, languages=["EN", "de"])  # codes compare by their base language
+    assert regional._unjudgeable(*one("Hello", language="en-GB")) is None
     server.reset()
     repeated = make("empathy", server, repeats=3)
     assert repeated.names == ["judge_empathy", "judge_empathy_agreement"]
