@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -218,13 +218,7 @@ def _parquet_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, A
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DatasetError(f"{source}: not a readable Parquet file: {exc}") from None
-    try:
-        records = table.to_pylist()
-    except RecursionError:
-        raise DatasetError(f"{source}: columns are {_TOO_DEEP}") from None
-    for index, record in enumerate(records, start=1):
-        row = f"row {index}"
-        yield row, _too_deep(source, row, record) or _drop_nulls(record)
+    yield from _table_rows(source, table.to_pylist)
 
 
 def _hf_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
@@ -241,8 +235,14 @@ def _hf_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] |
         raise DatasetError(f"{source}: cannot load it as a dataset: {exc}") from None
     if isinstance(data, datasets.DatasetDict):
         raise DatasetError(f"{source}: holds several splits ({', '.join(data)}); point to one")
+    yield from _table_rows(source, data.to_list)
+
+
+def _table_rows(source: str,
+                to_list: Callable[[], list[dict[str, Any]]]) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+    """Rows of a Parquet table or HF dataset, each checked for nesting before anything recurses into it."""
     try:
-        records = data.to_list()
+        records = to_list()
     except RecursionError:
         raise DatasetError(f"{source}: columns are {_TOO_DEEP}") from None
     for index, record in enumerate(records, start=1):

@@ -67,7 +67,7 @@ class EmpathyScorer:
         embedder = shared_embedder(self.embedding_cache)
         version = self.version
         plans = [self._plan(c, r) for c, r in zip(cases, replies)]
-        todo = list(dict.fromkeys(s for p in plans if isinstance(p, list) for s in p))
+        todo = list(dict.fromkeys(s for p in plans if isinstance(p, list) for s in p[:MAX_SENTENCES]))
         for start in range(0, len(todo), 64):  # in chunks, so a progress bar moves (sentences done, total)
             embedder.embed(todo[start:start + 64])
             if on_progress:
@@ -77,15 +77,15 @@ class EmpathyScorer:
             if isinstance(plan, str):
                 scores += [Score(case.case_id, reply.variant, n, math.nan, None, plan, version) for n in self.names]
                 continue
-            found = self.heads.reply_levels(plan, embedder.embed(plan))
+            scored = plan[:MAX_SENTENCES]
+            found = self.heads.reply_levels(scored, embedder.embed(scored))
             emotion = _customer_emotion(case)
             warmth = "flat" if found.total < self.flat_below else "warm"
             label = f"{emotion.emotion}/{warmth}"
             customer = f"customer {emotion.emotion}" + (f' ("{emotion.cue}")' if emotion.cue else "")
             parts = [f"{m} {found.levels[m]:.2f}" + (f" ({_quote(found.evidence[m])})" if found.levels[m] >= 0.5
                                                         else "") for m in MECHANISMS]
-            long = len(split_sentences(reply.text)) > MAX_SENTENCES
-            cut = f"; first {MAX_SENTENCES} sentences scored" if long else ""
+            cut = f"; first {MAX_SENTENCES} sentences scored" if len(plan) > MAX_SENTENCES else ""
             explanation = f"{customer}, reply {warmth}: " + ", ".join(parts) + cut
             scores.append(Score(case.case_id, reply.variant, self.name, found.total / 6, label, explanation, version))
             scores += [Score(case.case_id, reply.variant, f"{self.name}_{m.lower()}", found.levels[m], label,
@@ -93,7 +93,7 @@ class EmpathyScorer:
         return scores
 
     def _plan(self, case: Case, reply: Reply) -> list[str] | str:
-        """The sentences to embed, or why the reply cannot be scored."""
+        """The reply's sentences (the first MAX_SENTENCES are scored), or why it cannot be scored."""
         if reply.error:
             return f"reply failed: {reply.error}"
         if not reply.text.strip():
@@ -102,7 +102,7 @@ class EmpathyScorer:
         if language not in self.languages:
             expected = f" (expected '{case.reply_language}')" if mismatch else ""
             return f"reply language '{language}'{expected} is not supported by the empathy model"
-        return split_sentences(reply.text)[:MAX_SENTENCES]
+        return split_sentences(reply.text)
 
 
 def _customer_emotion(case: Case) -> CustomerEmotion:

@@ -68,8 +68,6 @@ class ReplyLevels:
 
     levels: dict[str, float]
     evidence: dict[str, str]
-    sentences: int
-    truncated: bool
 
     @property
     def total(self) -> float:
@@ -111,8 +109,6 @@ class EmpathyHeads:
         return ReplyLevels(
             levels={m: float(pooled[k]) for k, m in enumerate(MECHANISMS)},
             evidence={m: sentences[best[k]] for k, m in enumerate(MECHANISMS)},
-            sentences=len(sentences),
-            truncated=False,
         )
 
 
