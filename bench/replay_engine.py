@@ -174,7 +174,7 @@ def measure(mode: str, url: str, n: int, concurrency: int, cache: str) -> dict[s
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen([sys.executable, "-m", "evals.loopback.server", "--latency", str(latency),
+    server = subprocess.Popen([sys.executable, "-m", "loopback.server", "--latency", str(latency),
                                "--no-record"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     line = server.stdout.readline().strip() if server.stdout else ""
     if not line.startswith("READY "):

@@ -16,9 +16,10 @@ from tests_paths import PROMPT
 
 from evals.cache import ReplyCache
 from evals.load import build_cases
-from evals.loopback.server import Faults, LoopbackServer, ServerConfig, planned_fault
+from evals.memory import Memory
 from evals.replay import replay_sync
 from evals.variants.openai_chat import OpenAIChatBot
+from loopback.server import Faults, LoopbackServer, ServerConfig, planned_fault
 
 CONTENT = ["text", "escalated", "note", "prompt_tokens", "completion_tokens"]
 
@@ -42,12 +43,12 @@ def test_faults_are_retried_and_results_match_a_clean_run() -> None:
     cases = build_cases(chats(120))
     with LoopbackServer(ServerConfig()) as clean:
         variant = bot(clean.openai_url)
-        variant.prepare(cases)
+        variant.prepare(Memory.from_cases(cases))
         expected = replay_sync(variant, cases)
     faults = Faults(fail_rate=0.2, hang_rate=0.05, hang_s=3.0, retry_after_s=0.01)
     with LoopbackServer(ServerConfig(faults=faults)) as server:
         variant = bot(server.openai_url, timeout_s=0.5)
-        variant.prepare(cases)
+        variant.prepare(Memory.from_cases(cases))
         replies = replay_sync(variant, cases)
         attempts = server.attempts
     assert all(r.error is None for r in replies) and len(replies) == len(cases)
@@ -65,7 +66,7 @@ def test_errors_after_retries_are_recorded_not_raised() -> None:
     cases = build_cases(chats(10))
     with LoopbackServer(ServerConfig(faults=Faults(fail_rate=1.0))) as server:
         variant = bot(server.openai_url, max_retries=0)
-        variant.prepare(cases)
+        variant.prepare(Memory.from_cases(cases))
         replies = replay_sync(variant, cases)
     assert all(r.error and r.error.startswith("Retryable: HTTP") for r in replies)
 
@@ -75,7 +76,7 @@ def test_cache_serves_a_rerun_without_calls_and_a_new_prompt_misses(tmp_path: Pa
     cache = ReplyCache(tmp_path / "cache.sqlite")
     with LoopbackServer(ServerConfig()) as server:
         variant = bot(server.openai_url)
-        variant.prepare(cases)
+        variant.prepare(Memory.from_cases(cases))
         first = replay_sync(variant, cases, cache=cache)
         calls = server.total_requests
         again = replay_sync(variant, cases, cache=cache)

@@ -12,8 +12,8 @@ from pathlib import Path
 from builders import conversation
 from mlflow.tracking import MlflowClient
 
-from evals.loopback.server import LoopbackServer, ServerConfig
 from evals.tracking import HOST_TAG, PID_TAG
+from loopback.server import LoopbackServer, ServerConfig
 
 SLOW = ServerConfig(latency_s=0.5)  # one reply at a time, 0.5 s each: 20 chats keep the run busy ~10 s
 

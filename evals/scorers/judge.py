@@ -1,7 +1,8 @@
 """LLM judges: a rubric (a data file) and an OpenAI-compatible endpoint -> strictly parsed verdicts.
 
-Shared by the judge scorers of every criterion. A judge call goes through the same engine as the
-bots (endpoint limits, retries with backoff, the durable cache), at temperature 0 with a seed.
+Shared by the judge scorers of every criterion. A judge call goes through the same call layer as the
+bots (evals.calls: limits, retries with backoff, fail fast, secrets scrubbed, PII redacted under
+`redact_pii`, the durable cache), at temperature 0 with a seed.
 Customer and bot text is untrusted: it is sent only as JSON string values inside one data block,
 so nothing in it can close the block or pose as instructions, and the verdict must validate
 against the rubric's schema or it is not used.
@@ -19,16 +20,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import openai
 import yaml
-from openai.types.chat import ChatCompletion
 
 from evals.cache import ReplyCache
-from evals.endpoint import Endpoint, EndpointLimits, read_api_key
-from evals.errors import UserError
+from evals.calls.cost import price_of
+from evals.calls.failures import BadStatus
+from evals.calls.openai_client import ChatClient, answer_of
+from evals.calls.redaction import redact_json, redactor_for
+from evals.errors import EndpointUnusable, UserError
 from evals.language import base_code
 from evals.types import Case, Ratio, Reply, Score
-from evals.variants.openai_chat import as_retryable, price_of
 
 Structured = Literal["auto", "json_schema", "json_object"]
 _RETRY_SEED = 1000  # seed offset of the one retry after an unusable answer
@@ -116,42 +117,35 @@ class Judge:
         structured: Structured = "auto",
         limits: Mapping[str, Any] | None = None,
         prices: Mapping[str, Mapping[str, float]] | None = None,
+        redact_pii: bool | str = "auto",
     ) -> None:
         if structured not in ("auto", "json_schema", "json_object"):
             raise UserError(f"judge.structured must be auto, json_schema or json_object, got {structured!r}")
         self.model = model
-        self.base_url = base_url or "https://api.openai.com/v1"
+        self.chat = ChatClient(base_url, api_key_env, limits, "judge")
+        self.base_url = self.chat.base_url
         self.api_key_env = api_key_env
         self.params = {"temperature": temperature, "seed": seed, "max_tokens": max_tokens}
         self.structured = structured
-        self.limits = EndpointLimits(**(limits or {}))
+        self.limits = self.chat.limits
         self.prices = prices
+        self.redactor = redactor_for(redact_pii, self.base_url)
         self._mode: str = "json_schema" if structured != "json_object" else "json_object"
-        self._key = ""
-        self._client: openai.AsyncOpenAI | None = None
-        self._endpoint: Endpoint | None = None
 
     def identity(self) -> dict[str, Any]:
         """Everything about the judge that can change a verdict (the rubric is added per call)."""
         return {"model": self.model, "base_url": self.base_url, "params": self.params,
-                "structured": self.structured}
+                "structured": self.structured, **({"redact_pii": True} if self.redactor else {})}
+
+    def redact(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload with PII replaced in every text (conversation, reply, reference, facts)."""
+        return redact_json(self.redactor, payload)[0]
 
     def prepare(self) -> None:
-        key = read_api_key(self.api_key_env, "judge", self.base_url)
-        self._key = key
-        if self._endpoint is None:
-            self._endpoint = Endpoint(self.limits)
+        self.chat.prepare()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-    def _open(self) -> openai.AsyncOpenAI:
-        if self._client is None:
-            self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._key, max_retries=0,
-                                              timeout=self.limits.timeout_s)
-        return self._client
+        await self.chat.aclose()
 
     async def ask(self, rubric: Rubric, system: str, payload: Mapping[str, Any], repeat: int = 0) -> Verdict | str:
         """A schema-valid verdict, or the reason there is none after one retry.
@@ -163,13 +157,12 @@ class Judge:
         used = [0, 0]
         problem = ""
         for attempt in range(2):
-            completion = await self._complete(rubric, messages, repeat + attempt * _RETRY_SEED)
-            usage = completion.usage
-            used[0] += usage.prompt_tokens if usage else 0
-            used[1] += usage.completion_tokens if usage else 0
-            content = completion.choices[0].message.content or ""
+            answer = answer_of(await self._complete(rubric, messages, repeat + attempt * _RETRY_SEED),
+                               allow_empty=True)  # an empty verdict is "not JSON" below, retried once
+            used[0] += answer.prompt_tokens or 0
+            used[1] += answer.completion_tokens or 0
             try:
-                fields = json.loads(content)
+                fields = json.loads(answer.text)
                 rubric.validator.validate(fields)
             except json.JSONDecodeError as exc:
                 problem = f"not JSON ({exc.msg})"
@@ -180,10 +173,7 @@ class Judge:
                 return Verdict(fields, used[0], used[1], cost, attempt)
         return f"judge output unusable after 2 tries: {problem}"
 
-    async def _complete(self, rubric: Rubric, messages: list[dict[str, str]], repeat: int) -> ChatCompletion:
-        if self._endpoint is None:
-            raise RuntimeError("prepare() was not called")
-        client = self._open()
+    async def _complete(self, rubric: Rubric, messages: list[dict[str, str]], repeat: int) -> dict[str, Any]:
         while True:
             seed = self.params["seed"]
             request = {"model": self.model, "messages": messages, **self.params,
@@ -191,18 +181,12 @@ class Judge:
                        "response_format": self._response_format(rubric)}
             if request["seed"] is None:
                 del request["seed"]
-
-            async def attempt(body: dict[str, Any] = request) -> ChatCompletion:
-                try:
-                    return await client.post("/chat/completions", cast_to=ChatCompletion, body=body)
-                except openai.OpenAIError as exc:
-                    raise as_retryable(exc) from exc
-
             try:
-                return await self._endpoint.call(attempt, tokens=sum(len(m["content"]) for m in messages) // 4)
-            except openai.BadRequestError as exc:
+                return await self.chat.complete(request, tokens=sum(len(m["content"]) for m in messages) // 4)
+            except BadStatus as exc:
                 # Some OpenAI-compatible servers lack JSON schemas: fall back to JSON mode once.
-                if self.structured == "auto" and self._mode == "json_schema" and "response_format" in str(exc):
+                if (self.structured == "auto" and self._mode == "json_schema" and exc.status == 400
+                        and "response_format" in str(exc)):
                     self._mode = "json_object"
                     continue
                 raise
@@ -223,6 +207,7 @@ class JudgeScorer:
 
     criterion: str = ""
     ratios: dict[str, Ratio] = {}
+    label_note = " (judge)"  # the report tells a judge's metric from the offline scorer's of one criterion
 
     def __init__(
         self,
@@ -273,6 +258,14 @@ class JudgeScorer:
                            for f in verdict], sort_keys=True)
 
     # --- the shared machinery -----------------------------------------------------------
+    async def score_reply(self, case: Case, reply: Reply) -> list[Score]:
+        """One reply's scores, asked as soon as the reply arrives (evals.api overlaps judging and replay)."""
+        return await self._judge_one(case, reply)
+
+    async def aclose(self) -> None:
+        """Close the judge's client, in the event loop that opened it."""
+        await self.judge.aclose()
+
     async def score_many(self, cases: Sequence[Case], replies: Sequence[Reply],
                          on_score: Callable[[], None] | None = None) -> list[Score]:
         try:
@@ -293,8 +286,12 @@ class JudgeScorer:
         payloads = reason or self.payloads(case, reply)
         if isinstance(payloads, str):
             return self._unscored(case, reply, payloads)
+        payloads = [self.judge.redact(p) for p in payloads]  # nothing unredacted leaves, nor keys the cache
         asks = [self._cached_ask(case, p, r) for r in range(self.repeats) for p in payloads]
         outcomes = await asyncio.gather(*asks, return_exceptions=True)
+        unusable = next((o for o in outcomes if isinstance(o, EndpointUnusable)), None)
+        if unusable is not None:  # the judge cannot answer at all: stop the run, do not unscore everything
+            raise unusable
         failures = [o for o in outcomes if not isinstance(o, Verdict)]
         if failures:
             first = failures[0]

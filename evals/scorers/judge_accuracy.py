@@ -10,6 +10,7 @@ from evals.types import Case, Reply
 
 
 class AccuracyJudge(JudgeScorer):
+    label, direction = "accuracy", "higher"
     criterion = "accuracy"
 
     def payloads(self, case: Case, reply: Reply) -> list[dict[str, Any]] | str:

@@ -9,6 +9,7 @@ from evals.types import Case, Reply
 
 
 class EmpathyJudge(JudgeScorer):
+    label, direction = "empathy", "higher"
     criterion = "empathy"
 
     def payloads(self, case: Case, reply: Reply) -> list[dict[str, Any]] | str:

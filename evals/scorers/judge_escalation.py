@@ -17,6 +17,7 @@ OUTCOME = {(True, True): CORRECT_HANDOFF, (True, False): MISSED,
 class EscalationJudge(JudgeScorer):
     criterion = "escalation"
     ratios = EscalationScorer.ratios  # same outcome labels, so the same precision/recall/F1
+    label, direction = EscalationScorer.label, EscalationScorer.direction
 
     def payloads(self, case: Case, reply: Reply) -> list[dict[str, Any]] | str:
         return [conversation_payload(case, reply)]

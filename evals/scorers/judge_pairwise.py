@@ -14,6 +14,7 @@ from evals.types import Case, Reply
 
 
 class PairwiseJudge(JudgeScorer):
+    label, direction = "win rate vs human", "higher"
     criterion = "pairwise"
 
     def payloads(self, case: Case, reply: Reply) -> list[dict[str, Any]] | str:

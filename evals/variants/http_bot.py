@@ -11,18 +11,22 @@ as (evals.handoff), "handoff" whenever the bot says it handed off.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2 as httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from evals.endpoint import Endpoint, EndpointLimits, Retryable, retry_after_seconds
-from evals.errors import UserError
+from evals.calls.failures import CallError, shorten
+from evals.calls.http_client import make_client, post_json
+from evals.calls.limits import Limits
+from evals.calls.redaction import redact_texts, redactor_for
+from evals.calls.retry import Endpoint
+from evals.calls.secrets import Secrets, check_env_name, read_env
 from evals.handoff import HandoffDetector
-from evals.pii import PiiRedactor, redact_texts, should_redact
-from evals.types import Answer, Case, Inquiry
+from evals.memory import Memory
+from evals.types import Answer, Inquiry
 
 
 class _Usage(BaseModel):
@@ -38,8 +42,8 @@ class BotResponse(BaseModel):
     usage: _Usage | None = None
 
 
-class ContractError(Exception):
-    """The bot answered, but not in the documented contract."""
+class ContractError(CallError):
+    """The bot answered, but not in the documented contract (a 4xx, or JSON of another shape)."""
 
 
 class HttpBot:
@@ -58,9 +62,11 @@ class HttpBot:
         self.url = url
         self.headers = dict(headers or {})
         self.header_env = dict(header_env or {})
-        self.limits = EndpointLimits(**(limits or {}))
+        for header, env in self.header_env.items():
+            check_env_name(f"variant {name}: header_env.{header}", env)
+        self.limits = Limits.from_config(limits, f"variant {name}")
         self.concurrency = self.limits.concurrency
-        self.redactor = PiiRedactor() if should_redact(redact_pii, url) else None
+        self.redactor = redactor_for(redact_pii, url)
         self.detector = HandoffDetector()
         self._client: httpx.AsyncClient | None = None
         self._headers: dict[str, str] = {}
@@ -70,21 +76,19 @@ class HttpBot:
         return {"kind": "http", "url": self.url, "headers": self.headers,
                 "header_env": sorted(self.header_env), "redact_pii": self.redactor is not None}
 
-    def prepare(self, cases: Sequence[Case]) -> None:
+    def prepare(self, memory: Memory) -> None:
         headers = dict(self.headers)
         for header, env in self.header_env.items():
-            value = os.environ.get(env)
-            if not value:
-                raise UserError(f"variant {self.name}: set the environment variable {env} (sent as {header})")
-            headers[header] = value
+            headers[header] = read_env(env, f"variant {self.name}", f"sent as {header}")
         self._headers = headers
-        self._endpoint = Endpoint(self.limits)
+        if self._endpoint is None:
+            secrets = Secrets(headers[h] for h in self.header_env)
+            self._endpoint = Endpoint(self.limits, self.url, f"variant {self.name}", secrets)
 
     def _open(self) -> httpx.AsyncClient:
         """The client is made inside the running event loop, and closed by `aclose` in it."""
         if self._client is None:
-            self._client = httpx.AsyncClient(headers=self._headers, timeout=self.limits.timeout_s,
-                                             limits=httpx.Limits(max_connections=self.limits.concurrency))
+            self._client = make_client(self.limits, self._headers)
         return self._client
 
     async def aclose(self) -> None:
@@ -105,25 +109,17 @@ class HttpBot:
         body, redacted = self.request(inquiry)
         client = self._open()
 
-        async def attempt() -> httpx.Response:
+        async def attempt() -> BotResponse:
+            data = await post_json(client, self.url, body, final=ContractError)
             try:
-                response = await client.post(self.url, json=body)
-            except httpx.TransportError as exc:  # timeouts, refused or dropped connections
-                raise Retryable(f"{type(exc).__name__}: {exc}") from exc
-            if response.status_code == 429 or response.status_code >= 500:
-                raise Retryable(f"HTTP {response.status_code}",
-                                retry_after_seconds(response.headers.get("retry-after")))
-            return response
+                return BotResponse.model_validate(data)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = ".".join(str(p) for p in first["loc"]) or "body"
+                raise ContractError(f"response field '{field}': {first['msg']}; the bot sent: "
+                                    f"{shorten(json.dumps(data, ensure_ascii=False))}", status=200) from None
 
-        response = await self._endpoint.call(attempt)
-        if response.status_code != 200:
-            raise ContractError(f"HTTP {response.status_code}: {response.text[:200]}")
-        try:
-            parsed = BotResponse.model_validate_json(response.content)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "body"
-            raise ContractError(f"response field '{field}': {first['msg']}") from None
+        parsed = await self._endpoint.call(attempt)
         usage = parsed.usage
         kind = ("handoff" if parsed.handoff else
                 self.detector.classify(parsed.reply, inquiry.language).kind if parsed.reply.strip() else "none")

@@ -15,15 +15,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import openai
-from openai.types.chat import ChatCompletion
-
 from evals.cache import text_hash
-from evals.endpoint import Endpoint, EndpointLimits, Retryable, read_api_key, retry_after_seconds
+from evals.calls.cost import price_of
+from evals.calls.openai_client import ChatClient, answer_of
+from evals.calls.redaction import redact_texts, redactor_for
 from evals.errors import UserError
 from evals.handoff import HandoffDetector
-from evals.pii import PiiRedactor, redact_texts, should_redact
-from evals.types import Answer, Case, Inquiry
+from evals.memory import Memory
+from evals.types import Answer, Inquiry
 from evals.variants.handoff_policy import DefaultReader, HandoffPolicy
 
 TRANSFER_TOOL: dict[str, Any] = {
@@ -39,27 +38,7 @@ TRANSFER_TOOL: dict[str, Any] = {
     },
 }
 _ROLES = {"customer": "user", "agent": "assistant", "bot": "assistant"}
-
-
-def price_of(model: str, prices: Mapping[str, Mapping[str, float]] | None,
-             prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-    """Cost in USD from a per-model table of prices per million tokens; None when unknown."""
-    price = (prices or {}).get(model)
-    if price is None or prompt_tokens is None or completion_tokens is None:
-        return None
-    return (prompt_tokens * price["input_per_mtok"] + completion_tokens * price["output_per_mtok"]) / 1e6
-
-
-def as_retryable(exc: openai.OpenAIError) -> Exception:
-    """429, 5xx, timeouts and dropped connections are retried; anything else is final."""
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-        return Retryable(f"{type(exc).__name__}: {exc}")
-    if isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500):
-        headers = exc.response.headers
-        after_ms = headers.get("retry-after-ms")
-        after = float(after_ms) / 1000 if after_ms else retry_after_seconds(headers.get("retry-after"))
-        return Retryable(f"HTTP {exc.status_code}", retry_after=after)
-    return exc
+__all__ = ["TRANSFER_TOOL", "OpenAIChatBot", "price_of"]
 
 
 class OpenAIChatBot:
@@ -89,7 +68,8 @@ class OpenAIChatBot:
             raise UserError(f"system_prompt: no such file {system_prompt}")
         self.name = name
         self.model = model
-        self.base_url = base_url or "https://api.openai.com/v1"
+        self.chat = ChatClient(base_url, api_key_env, limits, f"variant {name}")
+        self.base_url = self.chat.base_url
         self.api_key_env = api_key_env
         self.prompt = path.read_text(encoding="utf-8")
         self.params = {"temperature": temperature, "seed": seed, "max_tokens": max_tokens}
@@ -97,13 +77,10 @@ class OpenAIChatBot:
         self.detector = HandoffDetector(tuple(handoff_patterns)) if handoff_patterns else HandoffDetector()
         self.handoff_reply = handoff_reply
         self.policy = HandoffPolicy.configured(name, None, offer, redirect)
-        self.limits = EndpointLimits(**(limits or {}))
+        self.limits = self.chat.limits
         self.concurrency = self.limits.concurrency
         self.prices = prices
-        self.redactor = PiiRedactor() if should_redact(redact_pii, self.base_url) else None
-        self._client: openai.AsyncOpenAI | None = None
-        self._key = ""
-        self._endpoint: Endpoint | None = None
+        self.redactor = redactor_for(redact_pii, self.base_url)
 
     def fingerprint(self) -> dict[str, Any]:
         return {
@@ -115,23 +92,11 @@ class OpenAIChatBot:
             **({"offer": self.policy.offer, "redirect": self.policy.redirect} if self.handoff == "phrase" else {}),
         }
 
-    def prepare(self, cases: Sequence[Case]) -> None:
-        key = read_api_key(self.api_key_env, f"variant {self.name}", self.base_url)
-        self._key = key
-        self._endpoint = Endpoint(self.limits)
-
-    def _open(self) -> openai.AsyncOpenAI:
-        """The client is made inside the running event loop, and closed by `aclose` in it."""
-        if self._client is None:
-            # Retries and timeouts are the endpoint's, the same for every kind of variant.
-            self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._key, max_retries=0,
-                                              timeout=self.limits.timeout_s)
-        return self._client
+    def prepare(self, memory: Memory) -> None:
+        self.chat.prepare()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        await self.chat.aclose()
 
     def messages(self, inquiry: Inquiry) -> tuple[list[dict[str, str]], dict[str, int]]:
         texts, counts = redact_texts(self.redactor, [t.text for t in inquiry.history])
@@ -141,40 +106,21 @@ class OpenAIChatBot:
                           for t, text in zip(inquiry.history, texts) if text)], counts
 
     async def respond(self, inquiry: Inquiry) -> Answer:
-        if self._endpoint is None:
-            raise RuntimeError("prepare() was not called")
         messages, redacted = self.messages(inquiry)
         request: dict[str, Any] = {"model": self.model, "messages": messages, **self.params}
         if self.handoff == "tool":
             request["tools"] = [TRANSFER_TOOL]
         estimate = sum(len(m["content"]) for m in messages) // 4 + int(self.params["max_tokens"])
-        client = self._open()
-
-        async def attempt() -> Any:
-            try:
-                # The request is plain JSON already: posting it skips the typed `create`'s
-                # parameter transform, which costs more CPU per call than everything else here.
-                return await client.post("/chat/completions", cast_to=ChatCompletion, body=request)
-            except openai.OpenAIError as exc:
-                raise as_retryable(exc) from exc
-
-        completion = await self._endpoint.call(attempt, tokens=estimate)
+        completion = await self.chat.complete(request, tokens=estimate)
         return self._answer(completion, redacted)
 
-    def _answer(self, completion: Any, redacted: dict[str, int]) -> Answer:
-        message = completion.choices[0].message
-        text = message.content or ""
-        usage = completion.usage
-        prompt_tokens = usage.prompt_tokens if usage else None
-        completion_tokens = usage.completion_tokens if usage else None
-        cost = price_of(self.model, self.prices, prompt_tokens, completion_tokens)
-        calls = [c for c in (message.tool_calls or []) if c.function.name == TRANSFER_TOOL["function"]["name"]]
+    def _answer(self, completion: dict[str, Any], redacted: dict[str, int]) -> Answer:
+        answer = answer_of(completion)
+        text = answer.text
+        cost = price_of(self.model, self.prices, answer.prompt_tokens, answer.completion_tokens)
+        calls = [c for c in answer.tool_calls if c.name == TRANSFER_TOOL["function"]["name"]]
         if calls:
-            try:
-                reason = json.loads(calls[0].function.arguments or "{}").get("reason", "")
-            except json.JSONDecodeError:
-                reason = calls[0].function.arguments
-            escalated, note, kind = True, f"transfer_to_human: {reason}", "handoff"
+            escalated, note, kind = True, f"transfer_to_human: {calls[0].arguments.get('reason', '')}", "handoff"
             text = text or self.handoff_reply
         elif self.handoff == "phrase":
             decision = self.policy.decide(text, DefaultReader(self.detector))
@@ -182,4 +128,4 @@ class OpenAIChatBot:
         else:  # the model had the tool and did not call it; the words are recorded, not obeyed
             escalated, note = False, ""
             kind = self.detector.classify(text).kind if text.strip() else "none"
-        return Answer(text, escalated, note, prompt_tokens, completion_tokens, cost, redacted, kind)
+        return Answer(text, escalated, note, answer.prompt_tokens, answer.completion_tokens, cost, redacted, kind)

@@ -12,7 +12,7 @@ import openai
 import pytest
 import yaml
 
-from evals.loopback.server import (
+from loopback.server import (
     HANDOFF_TOOL,
     JSON_SCHEMA_UNSUPPORTED,
     JUDGE_NOT_JSON,

@@ -17,7 +17,7 @@ import httpx2
 import openai
 import pytest
 
-from evals.loopback.server import (
+from loopback.server import (
     HANDOFF_REASON,
     HANDOFF_TEXT,
     HANDOFF_TOOL,
@@ -316,7 +316,7 @@ def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_prints_ready_answers_and_stops_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evals.loopback.server", "--latency", "0.01", "--fail-rate", "0",
+        [sys.executable, "-m", "loopback.server", "--latency", "0.01", "--fail-rate", "0",
          "--no-record", "--port", "0"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()

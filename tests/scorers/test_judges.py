@@ -11,12 +11,12 @@ from builders import case, conversation, reply
 from tests_paths import ROOT
 
 from evals.cache import ReplyCache
-from evals.loopback.server import LoopbackServer, ServerConfig
 from evals.scorers.judge import DATA_HEADER, Rubric
 from evals.scorers.judge_accuracy import AccuracyJudge
 from evals.scorers.judge_empathy import EmpathyJudge
 from evals.scorers.judge_escalation import EscalationJudge
 from evals.scorers.judge_pairwise import PairwiseJudge
+from loopback.server import LoopbackServer, ServerConfig
 
 RUBRICS = ROOT / "evals" / "scorers" / "rubrics"
 POLICY = ROOT / "datasets" / "wmt24_chat" / "handoff_policy.md"

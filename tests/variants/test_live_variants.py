@@ -7,13 +7,14 @@ from builders import case, conversation
 from tests_paths import PROMPT
 
 from evals.errors import UserError
-from evals.loopback.server import LoopbackServer, ServerConfig
+from evals.memory import Memory
 from evals.replay import replay_sync
 from evals.types import Case, Reference
 from evals.variants.http_bot import HttpBot
 from evals.variants.openai_chat import OpenAIChatBot
 from evals.variants.python_bot import PythonBot
 from evals.variants.recorded import NoRecordedReply, RecordedBot
+from loopback.server import LoopbackServer, ServerConfig
 
 PRICES = {"test-model": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
 
@@ -25,7 +26,7 @@ def server():
 
 
 def ask(variant, c):
-    variant.prepare([c])
+    variant.prepare(Memory.from_cases([c]))
 
     async def once():
         try:
@@ -74,7 +75,7 @@ def test_openai_unknown_price_is_not_zero_and_missing_key_is_explained(server, m
     assert ask(bot, case()).cost_usd is None
     monkeypatch.delenv("TEST_BOT_KEY")
     with pytest.raises(UserError, match="set the environment variable TEST_BOT_KEY"):
-        bot.prepare([case()])
+        bot.prepare(Memory.from_cases([case()]))
 
 
 def test_a_changed_prompt_changes_the_fingerprint(server, monkeypatch, tmp_path) -> None:
@@ -100,7 +101,7 @@ def test_http_bot_contract(server) -> None:
 
 def test_http_bot_contract_violation_becomes_an_error_reply(server) -> None:
     bot = HttpBot("team", url=server.base_url + "/stats")  # answers JSON, but not the contract
-    bot.prepare([case()])
+    bot.prepare(Memory.from_cases([case()]))
     reply = replay_sync(bot, [case()])[0]
     assert reply.error and "ContractError" in reply.error
 
@@ -108,7 +109,7 @@ def test_http_bot_contract_violation_becomes_an_error_reply(server) -> None:
 def test_http_header_from_environment(server, monkeypatch) -> None:
     monkeypatch.delenv("BOT_TOKEN", raising=False)
     with pytest.raises(UserError, match="BOT_TOKEN"):
-        HttpBot("team", url=server.bot_url, header_env={"X-Token": "BOT_TOKEN"}).prepare([])
+        HttpBot("team", url=server.bot_url, header_env={"X-Token": "BOT_TOKEN"}).prepare(Memory())
 
 
 @pytest.mark.parametrize(
@@ -124,11 +125,11 @@ def test_python_callables(target: str, text: str, escalated: bool) -> None:
 
 def test_python_callable_errors() -> None:
     with pytest.raises(UserError, match="cannot import 'no_such_module'"):
-        PythonBot("py", target="no_such_module:f").prepare([])
+        PythonBot("py", target="no_such_module:f").prepare(Memory())
     with pytest.raises(UserError, match="package.module:function"):
-        PythonBot("py", target="bots_for_tests").prepare([])
+        PythonBot("py", target="bots_for_tests").prepare(Memory())
     bot = PythonBot("py", target="bots_for_tests:broken")
-    bot.prepare([case()])
+    bot.prepare(Memory.from_cases([case()]))
     assert "returned int" in replay_sync(bot, [case()])[0].error
 
 
@@ -139,7 +140,7 @@ def test_recorded_bot_replies_come_from_the_log() -> None:
     first_turn = Case(conv, 0, Reference(turn=0, reply="Hello, I'm here to help"))
     cases = [first_turn, case(conv, 0)]  # the second: "Thanks", answered by an agent, not the bot
     bot = RecordedBot("prod")
-    bot.prepare(cases)
+    bot.prepare(Memory.from_cases(cases))
     first = asyncio.run(bot.respond(cases[0].inquiry()))
     assert first.text == "I am transferring you to a colleague now." and first.escalated
     with pytest.raises(NoRecordedReply):

@@ -3,7 +3,9 @@ import time
 
 import pytest
 
-from evals.endpoint import Endpoint, EndpointLimits, Retryable, retry_after_seconds
+from evals.calls.failures import Retryable
+from evals.calls.limits import Limits as EndpointLimits
+from evals.calls.retry import Endpoint, retry_after_seconds
 from evals.errors import UserError
 
 

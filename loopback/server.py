@@ -37,6 +37,18 @@ With ``ServerConfig(json_schema_support=False)`` (``--no-json-schema``) a ``json
 request is a 400 ``{"error": {"message": "response_format json_schema is not supported",
 "type": "invalid_request_error", "param": "response_format"}}``.
 
+Fault modes of the whole server (``ServerConfig``), for the call layer's tests:
+
+* ``reject_status=401`` (or 403) -- every API request (after the first ``reject_after``) is refused,
+  and the error body ECHOES the bearer token it received, as a careless server would (the client
+  must scrub it);
+* ``malformed=KIND`` -- 2xx answers that break the API: ``not-json`` (text/plain), ``html`` (an
+  error page), ``no-choices`` (chat: ``"choices": []``; bot: JSON without ``reply``),
+  ``bad-tool-args`` (a tool call whose arguments are not JSON) and ``empty`` (empty content, no tool
+  call); only the first ``malformed_attempts`` attempts of each key when that is set;
+* ``oversize_bytes=N`` -- every answer carries N extra bytes of padding (field ``padding``), with a
+  Content-Length, or chunked without one when ``oversize_chunked``.
+
 Everything is deterministic. Each request has a *key*: the sha256 of the canonical JSON of its
 conversation part (chat: ``messages``, ``model`` and whether ``tools`` were sent; bot:
 ``messages``). A retry of the same request is therefore the next attempt of the same key. The
@@ -52,7 +64,7 @@ Use it in-process with :class:`LoopbackServer` (a background thread with its own
 
 or as its own process (prints ``READY http://127.0.0.1:PORT`` once listening)::
 
-    python -m evals.loopback.server --latency 0.1 --fail-rate 0.2 --no-record
+    python -m loopback.server --latency 0.1 --fail-rate 0.2 --no-record
 
 Per-request work is kept small (no access log, no per-request logging) so that one process
 serves several hundred requests per second.
@@ -94,6 +106,7 @@ __all__ = [
     "JUDGE_POSITION_BIAS",
     "JUDGE_NOT_JSON",
     "JSON_SCHEMA_UNSUPPORTED",
+    "MALFORMED",
     "judge_content",
     "judge_triggers",
     "main",
@@ -114,6 +127,8 @@ JUDGE_FLAKY = "[[judge:flaky]]"
 JUDGE_POSITION_BIAS = "[[judge:position-bias]]"
 JUDGE_NOT_JSON = "I think the score is 4"  # the content of an invalid-JSON verdict
 SCHEMA_OPEN, SCHEMA_CLOSE = "<output_schema>", "</output_schema>"
+MALFORMED = ("not-json", "html", "no-choices", "bad-tool-args", "empty")
+MALFORMED_HTML = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,11 +167,23 @@ class ServerConfig:
     # accept response_format {"type": "json_schema"}; False answers it with a 400 (json_object
     # still works), as some OpenAI-compatible servers do
     json_schema_support: bool = True
+    reject_status: int | None = None  # 401/403 to every API request, echoing the token in the body
+    reject_after: int = 0  # ... except the first N requests (a key revoked mid-run)
+    malformed: str | None = None  # one of MALFORMED: 2xx answers that break the API
+    malformed_attempts: int | None = None  # only the first N attempts of a key; None = all
+    oversize_bytes: int = 0  # padding added to every answer
+    oversize_chunked: bool = False  # send padded answers chunked, without Content-Length
 
     def __post_init__(self) -> None:
         if not (self.latency_s >= 0 and math.isfinite(self.latency_s)):
             raise ValueError(f"latency_s must be a finite number >= 0, got {self.latency_s!r}")
         re.compile(self.handoff_pattern)  # fail early on a bad pattern
+        if self.reject_status not in (None, 401, 403):
+            raise ValueError(f"reject_status must be 401, 403 or None, got {self.reject_status!r}")
+        if self.malformed is not None and self.malformed not in MALFORMED:
+            raise ValueError(f"malformed must be one of {', '.join(MALFORMED)}, got {self.malformed!r}")
+        if self.oversize_bytes < 0:
+            raise ValueError(f"oversize_bytes must be >= 0, got {self.oversize_bytes!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +300,57 @@ def _error(status: int, message: str, type_: str, code: str | None = None,
            headers: dict[str, str] | None = None, param: str | None = None) -> web.Response:
     return _json({"error": {"message": message, "type": type_, "param": param, "code": code}},
                  status=status, headers=headers)
+
+
+def _rejected(state: _State, token: str | None) -> web.Response | None:
+    """The 401/403 of ``reject_status``, echoing the token it was sent (a careless server's habit)."""
+    status = state.config.reject_status
+    if status is None or state.total <= state.config.reject_after:
+        return None
+    return _error(status, f"Incorrect API key provided: {token}. You can find your API key in your account.",
+                  "invalid_request_error", "invalid_api_key")
+
+
+def _malformed(state: _State, attempt: int, answer: dict[str, Any], chat: bool) -> web.Response | None:
+    """A 2xx that breaks the API, per ``malformed`` (see the module docstring), or None."""
+    kind, limit = state.config.malformed, state.config.malformed_attempts
+    if kind is None or (limit is not None and attempt > limit):
+        return None
+    if kind == "not-json":
+        return web.Response(text="upstream answered: OK (not JSON)", content_type="text/plain")
+    if kind == "html":
+        return web.Response(text=MALFORMED_HTML, content_type="text/html")
+    if kind == "no-choices":
+        return _json({**answer, "choices": []} if chat else {"unexpected": True})
+    if not chat:
+        return None
+    message = answer["choices"][0]["message"]
+    if kind == "bad-tool-args":
+        message.update(content=None, tool_calls=[{"id": "call_bad", "type": "function", "function": {
+            "name": HANDOFF_TOOL, "arguments": "{reason: not json"}}])
+    else:  # empty
+        message.update(content="", tool_calls=None)
+    return _json(answer)
+
+
+async def _answer(request: web.Request, data: dict[str, Any], headers: dict[str, str]) -> web.StreamResponse:
+    """``data`` as JSON, padded by ``oversize_bytes`` (chunked without Content-Length if asked)."""
+    config = request.app[_STATE].config
+    if not config.oversize_bytes:
+        return _json(data, headers=headers)
+    body = json.dumps({**data, "padding": "x" * config.oversize_bytes}).encode("utf-8")
+    if not config.oversize_chunked:
+        return web.Response(body=body, headers=headers, content_type="application/json")
+    response = web.StreamResponse(headers={**headers, "Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    try:
+        for start in range(0, len(body), 65536):
+            await response.write(body[start:start + 65536])
+        await response.write_eof()
+    except (ConnectionResetError, ConnectionError):  # the client stopped reading: what the cap is for
+        pass
+    return response
 
 
 async def _read_json(request: web.Request) -> tuple[bool, Any]:
@@ -767,7 +845,7 @@ def chat_completion(body: dict[str, Any], key: str, handoff_re: re.Pattern[str],
     }
 
 
-async def _handle_chat(request: web.Request) -> web.Response:
+async def _handle_chat(request: web.Request) -> web.StreamResponse:
     state = request.app[_STATE]
     state.count_request()
     token = _bearer(request.headers.get("Authorization"))
@@ -779,6 +857,9 @@ async def _handle_chat(request: web.Request) -> web.Response:
     if not ok:
         return _error(400, "The request body is not valid JSON.", "invalid_request_error")
     state.record(body)
+    rejected = _rejected(state, token)
+    if rejected is not None:
+        return rejected
     problem = _validate_chat(body)
     if problem:
         return _error(400, problem, "invalid_request_error")
@@ -795,8 +876,11 @@ async def _handle_chat(request: web.Request) -> web.Response:
     failed, attempt = await _fault_or_wait(state, key, request_id)
     if failed is not None:
         return failed
-    return _json(chat_completion(body, key, state.handoff_re, attempt=attempt),
-                 headers={"x-request-id": request_id})
+    answer = chat_completion(body, key, state.handoff_re, attempt=attempt)
+    malformed = _malformed(state, attempt, answer, chat=True)
+    if malformed is not None:
+        return malformed
+    return await _answer(request, answer, {"x-request-id": request_id})
 
 
 # --------------------------------------------------------------------------------------------
@@ -835,7 +919,7 @@ def bot_reply(body: dict[str, Any], key: str, handoff_re: re.Pattern[str]) -> di
             "reason": None}
 
 
-async def _handle_bot(request: web.Request) -> web.Response:
+async def _handle_bot(request: web.Request) -> web.StreamResponse:
     state = request.app[_STATE]
     state.count_request()
     token = _bearer(request.headers.get("Authorization"))
@@ -845,15 +929,22 @@ async def _handle_bot(request: web.Request) -> web.Response:
     if not ok:
         return _error(400, "The request body is not valid JSON.", "invalid_request")
     state.record(body)
+    rejected = _rejected(state, token)
+    if rejected is not None:
+        return rejected
     problem = _validate_bot(body)
     if problem:
         return _error(400, problem, "invalid_request")
     key = bot_key(body)
     request_id = f"req_{key[:24]}"
-    failed, _ = await _fault_or_wait(state, key, request_id)
+    failed, attempt = await _fault_or_wait(state, key, request_id)
     if failed is not None:
         return failed
-    return _json(bot_reply(body, key, state.handoff_re), headers={"x-request-id": request_id})
+    answer = bot_reply(body, key, state.handoff_re)
+    malformed = _malformed(state, attempt, answer, chat=False)
+    if malformed is not None:
+        return malformed
+    return await _answer(request, answer, {"x-request-id": request_id})
 
 
 # --------------------------------------------------------------------------------------------
@@ -1054,7 +1145,7 @@ def _rate(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m evals.loopback.server",
+        prog="python -m loopback.server",
         description=(
             "Loopback test server on 127.0.0.1: an OpenAI-compatible POST /v1/chat/completions "
             "(needs 'Authorization: Bearer <any>'), the team bot contract POST /bot, GET /stats "
@@ -1087,6 +1178,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-json-schema", action="store_true",
                         help="answer response_format json_schema with a 400, as some "
                              "OpenAI-compatible servers do (json_object still works)")
+    parser.add_argument("--reject-status", type=int, choices=(401, 403), default=None,
+                        help="refuse every API request with this status, echoing the token in the body")
+    parser.add_argument("--malformed", choices=MALFORMED, default=None,
+                        help="answer with 2xx bodies that break the API in this way")
+    parser.add_argument("--oversize-bytes", type=int, default=0, metavar="N",
+                        help="pad every answer with N bytes (default 0)")
+    parser.add_argument("--oversize-chunked", action="store_true",
+                        help="send padded answers chunked, without Content-Length")
     return parser
 
 
@@ -1098,6 +1197,10 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         handoff_pattern=args.handoff_pattern,
         record_bodies=not args.no_record,
         json_schema_support=not args.no_json_schema,
+        reject_status=args.reject_status,
+        malformed=args.malformed,
+        oversize_bytes=args.oversize_bytes,
+        oversize_chunked=args.oversize_chunked,
     )
 
 
