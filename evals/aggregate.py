@@ -14,23 +14,44 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evals.types import Ratio, Scorer
+from evals.types import Direction, Ratio, Scorer
 
 
 @dataclass(frozen=True)
 class MetricSpec:
+    """A metric as scorers declare it: the report, the gate and the plots read these, not names."""
+
     name: str  # e.g. "escalation.recall"
     scorer: str
     ratio: Ratio | None  # None: the mean of the scored values
+    direction: Direction = "higher"
+    counts: str = "scored replies"  # what n counts
+    label: str = ""  # the report's name for a headline metric; "" = in the full tables only
 
 
 def metric_specs(scorers: Sequence[Scorer]) -> list[MetricSpec]:
+    """Every metric of the run: each score's mean, then each scorer's ratios.
+
+    A scorer's own mean takes its `label` and `direction` (a scorer of your own without them is a
+    headline metric named after itself, higher is better); companion scores (sub-scores, a judge's
+    self-agreement) are never headline. `label_note` (" (judge)") tells two scorers of one criterion apart.
+    """
     specs = []
     for s in scorers:
-        # A scorer may emit companion scores (a judge's self-agreement across repeats).
-        specs.extend(MetricSpec(f"{name}.mean", name, None) for name in getattr(s, "names", [s.name]))
-        specs.extend(MetricSpec(f"{s.name}.{k}", s.name, r) for k, r in s.ratios.items())
+        note = getattr(s, "label_note", "")
+        own_label = getattr(s, "label", s.name)
+        for name in getattr(s, "names", [s.name]):
+            label = f"{own_label}{note}" if name == s.name and own_label else ""
+            specs.append(MetricSpec(f"{name}.mean", name, None, getattr(s, "direction", "higher"), label=label))
+        specs.extend(MetricSpec(f"{s.name}.{k}", s.name, r, r.direction, r.counts,
+                                f"{r.label}{note}" if r.label else "") for k, r in s.ratios.items())
     return specs
+
+
+def definitions(scorers: Sequence[Scorer]) -> list[dict[str, str]]:
+    """The metric declarations as plain records, for the results manifest."""
+    return [{"name": s.name, "scorer": s.scorer, "kind": "mean" if s.ratio is None else "ratio",
+             "direction": s.direction, "counts": s.counts, "label": s.label} for s in metric_specs(scorers)]
 
 
 # A ratio with fewer rows than this in its denominator gets no confident interval (aggregate.min_n).
@@ -89,12 +110,14 @@ def summarise(
                 "unscored": int(unscored.get(spec.scorer, 0)),
                 "too_few": bool(n[j] < min_n),
                 "undefined_share": undefined[j],
+                "direction": spec.direction,
+                "label": spec.label,
             })
     return pd.DataFrame(rows)
 
 
 DIFF_COLUMNS = ["variant", "baseline", "metric", "diff", "ci_low", "ci_high", "within_noise", "n", "too_few",
-                "undefined_share", "fallback_from", "fallback_reason"]
+                "undefined_share", "fallback_from", "fallback_reason", "direction", "label"]
 
 
 def paired_differences(
@@ -148,7 +171,8 @@ def paired_differences(
                              "too_few": too_few, "undefined_share": undefined[j],
                              "fallback_from": None if base == baseline else baseline,
                              "fallback_reason": None if base == baseline else _why_unscorable(scores, baseline,
-                                                                                              spec)})
+                                                                                              spec),
+                             "direction": spec.direction, "label": spec.label})
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from evals.errors import UserError
 from evals.labels import CRITERIA, DOMAIN, ESCALATION_CLASSES, LEVEL, Labels, Level, as_scale
+from evals.results import EvalResult
 
 # A scorer of one of these names is compared with that criterion unless --map says otherwise.
 DEFAULT_MAP: dict[str, str] = {
@@ -197,10 +198,13 @@ def value_to_scale(value: float) -> int | None:
     return int(math.floor(1 + 4 * value + 0.5))
 
 
-def scorer_verdicts(replies: pd.DataFrame, scorer: str, criterion: str) -> Verdicts:
-    """Per reply, the scorer's verdict as a code into DOMAIN[criterion], with its source."""
-    values = pd.to_numeric(replies[scorer], errors="coerce").astype(float)
-    labels = replies[f"{scorer}_label"]
+def scorer_verdicts(scores: pd.DataFrame, scorer: str, criterion: str) -> Verdicts:
+    """Per reply, the scorer's verdict as a code into DOMAIN[criterion], with its source.
+
+    `scores`: the results' long scores table (evals.results), or one scorer's rows of it."""
+    replies = scores[scores["scorer"] == scorer].reset_index(drop=True)
+    values = pd.to_numeric(replies["value"], errors="coerce").astype(float)
+    labels = replies["label"]
     present = labels[labels.notna() & (labels.astype(str).str.strip() != "")]
     unscored = values.isna()
     if LEVEL[criterion] == "ordinal":
@@ -252,7 +256,7 @@ class AgreementResult:
     left_out: pd.DataFrame  # scorer, criterion, reason, replies
     pairs: dict[str, str]  # scorer -> criterion, as compared
     sources: dict[str, str]  # scorer -> "label" | "value"
-    versions: dict[str, str]  # scorer -> its version, "offline" without a `<scorer>_version` column
+    versions: dict[str, str]  # scorer -> its version, as the results manifest records it
     reviewers: dict[tuple[str, str], int]  # (scorer, criterion) -> reviewers over compared replies
     labelled: dict[tuple[str, str], int]  # (scorer, criterion) -> labelled replies
     notes: list[str] = field(default_factory=list)
@@ -264,10 +268,9 @@ class AgreementResult:
         return float(rows.value.iloc[0]) if len(rows) else float("nan")
 
 
-def scorer_names(replies: pd.DataFrame) -> list[str]:
-    """Scorers in a per-reply table: NAME columns with NAME_label and NAME_explanation beside."""
-    cols = set(replies.columns)
-    return [c for c in replies.columns if f"{c}_label" in cols and f"{c}_explanation" in cols]
+def scorer_names(scores: pd.DataFrame) -> list[str]:
+    """The scorers of a results scores table, in their order."""
+    return list(dict.fromkeys(scores["scorer"]))
 
 
 def resolve_map(scorers: Sequence[str], overrides: Mapping[str, str]) -> dict[str, str]:
@@ -286,17 +289,17 @@ def resolve_map(scorers: Sequence[str], overrides: Mapping[str, str]) -> dict[st
 
 def run_agreement(
     labels: Labels,
-    replies: pd.DataFrame,
+    result: EvalResult,
     mapping: Mapping[str, str] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
 ) -> AgreementResult:
-    """Compare every mapped scorer of a per-reply table (all variants) with the human labels."""
+    """Compare every mapped scorer of an evaluation's results (all variants) with the human labels."""
+    replies = result.replies
     if replies.duplicated(["case_id", "variant"]).any():
-        raise UserError("the per-reply tables hold a (case_id, variant) twice; give one evaluated run")
-    replies = replies.reset_index(drop=True)
-    scorers = scorer_names(replies)
+        raise UserError("the results hold a (case_id, variant) twice; give one evaluated run")
+    scorers = scorer_names(result.scores)
     pairs = resolve_map(scorers, mapping or {})
     frame = labels.frame
     order = {r: i for i, r in enumerate(labels.reviewers)}
@@ -317,7 +320,7 @@ def run_agreement(
         if mine.empty:
             notes.append(f"{scorer} not compared: no human {criterion} labels")
             continue
-        verdicts = scorer_verdicts(replies, scorer, criterion)
+        verdicts = scorer_verdicts(result.scores, scorer, criterion)
         sources[scorer] = verdicts.source
         grouped = _by_reply(mine, order)
         labelled_counts[(scorer, criterion)] = len(grouped)
@@ -353,7 +356,7 @@ def run_agreement(
             f"no overlapping replies: {in_run} of {len(frame)} labels match a (case_id, variant) of "
             f"the run, and none has a verdict from a compared scorer "
             f"(compared: {', '.join(f'{s}={c}' for s, c in pairs.items()) or 'none'})")
-    versions = {s: _version(replies, s) for s in pairs}
+    versions = {s: _version(result, s) for s in pairs}
     return AgreementResult(table, confusion,
                            pd.DataFrame(left, columns=["scorer", "criterion", "reason", "replies"]),
                            dict(pairs), sources, versions, reviewers, labelled_counts, notes,
@@ -390,11 +393,12 @@ def _compared(
     return Compared(scorer, consensus, humans, level, n_reviewers)
 
 
-def _version(replies: pd.DataFrame, scorer: str) -> str:
-    column = f"{scorer}_version"
-    if column not in replies.columns:
-        return "offline"
-    found = sorted({str(v) for v in replies[column].dropna()})
+def _version(result: EvalResult, scorer: str) -> str:
+    """The version a release gate will look up: the manifest's (what `trust` reads), else the scores'."""
+    versions = result.scorer_versions
+    if scorer in versions:
+        return versions[scorer]
+    found = sorted({str(v) for v in result.scores_of(scorer)["version"].dropna()})
     return ",".join(found) if found else "offline"
 
 

@@ -4,9 +4,17 @@
 class UserError(Exception):
     """Bad input or configuration; the message says where and what to do."""
 
+    exit_code = 2  # the command line's exit status for it
+
 
 class EndpointUnusable(UserError):
     """A bot or judge endpoint that cannot answer at all (unreachable, credentials refused).
 
     Raised by the call layer after its first attempts so that a run stops at once, naming the URL
     (never the key), instead of trying every inquiry and exiting 0 with a column of errors."""
+
+
+class NoReplyInData(LookupError):
+    """The dataset holds no reply at this decision point (the human or recorded variant replays
+    people's or a bot's logged turns). The reply is an error, but not a failure of a bot, so it
+    does not count against the error budget."""

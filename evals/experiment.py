@@ -1,8 +1,7 @@
-"""One experiment: load -> replay every variant -> score -> aggregate -> track -> report."""
+"""One experiment from a Hydra config: load -> `evals.evaluate` -> results folder -> MLflow -> report."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,25 +13,33 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from evals import report, settings, trust
-from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, paired_differences, reply_stats, summarise
+from evals import api, report, settings, trust
+from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, reply_stats
 from evals.cache import ReplyCache
-from evals.config import PROJECT_ROOT
+from evals.config import INSTALLED, PROJECT_ROOT
 from evals.errors import UserError
-from evals.language import detect_language, scoring_language
 from evals.load import build_cases, load_conversations, sample_conversations
-from evals.replay import replay_sync
-from evals.tracking import Tracker, git_commit
-from evals.types import Case, Reply, Score, Scorer, Variant
+from evals.memory import Memory
+from evals.results import EvalResult
+from evals.tables import redact_columns
+from evals.tracking import Tracker, git_commit, latest_kappa
+from evals.types import Case, Scorer, Variant
 
 
 @dataclass(frozen=True)
 class ExperimentResult:
     parent_run_id: str
     variant_run_ids: dict[str, str]
-    summary: pd.DataFrame  # variant x metric with CIs
-    replies: pd.DataFrame  # one row per (case, variant) with every score
+    result: EvalResult
     report_dir: Path
+
+    @property
+    def summary(self) -> pd.DataFrame:  # variant x metric with CIs
+        return self.result.summary
+
+    @property
+    def replies(self) -> pd.DataFrame:  # one row per (case, variant) with every score
+        return self.result.wide()
 
 
 def build(group: Mapping[str, Any], kind: str) -> list[Any]:
@@ -43,6 +50,7 @@ def build(group: Mapping[str, Any], kind: str) -> list[Any]:
 
 
 def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
+    """The Hydra adapter: config -> `evals.evaluate` -> results folder, MLflow runs, report, terminal."""
     settings.check(cfg)  # a bad override fails here, before any data is read or MLflow run made
     console = console or Console(stderr=True)
     data_cfg = cfg.dataset
@@ -65,102 +73,78 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     scorers: list[Scorer] = build(cfg.scorer, "scorer")
     config = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(config, dict)
-    commit = git_commit(PROJECT_ROOT)
-    tags = {"dataset": data_cfg.name, **({"mlflow.source.git.commit": commit} if commit else {})}
-    tracker = Tracker(cfg.tracking.uri, cfg.experiment, cfg.tracking.artifact_root)
-    dataset_table = cases_table(cases)
-    cache = ReplyCache(cfg.replay.cache) if cfg.replay.cache else None
-    for scorer in scorers:
-        if hasattr(scorer, "prepare"):  # judges: check their key, share the cache
-            scorer.prepare(cache)
-
     minimums = dict(cfg.get("trust") or {})
     names = {n for s in scorers for n in getattr(s, "names", [s.name])}
     if unknown := sorted(set(minimums) - names):
         raise UserError(f"trust.{unknown[0]}: no scorer '{unknown[0]}' in this run "
                         f"(scorers: {', '.join(sorted(names))})")
-    all_scores: list[Score] = []
-    frames: list[pd.DataFrame] = []
-    all_replies: list[pd.DataFrame] = []
-    summaries: list[pd.DataFrame] = []
+    commit = None if INSTALLED else git_commit(PROJECT_ROOT)  # an installed package is no checkout
+    tags = {"dataset": data_cfg.name, **({"mlflow.source.git.commit": commit} if commit else {})}
+    tracker = Tracker(cfg.tracking.uri, cfg.experiment, cfg.tracking.artifact_root)
+    cache = ReplyCache(cfg.replay.cache) if cfg.replay.cache else None
+    options = api.Settings(
+        concurrency=cfg.replay.concurrency, bootstrap=cfg.aggregate.bootstrap, confidence=cfg.aggregate.confidence,
+        seed=cfg.seed, **_limits(cfg), baseline=cfg.aggregate.get("baseline"),
+        max_error_rate=cfg.replay.get("max_error_rate", api.DEFAULT_MAX_ERROR_RATE),
+        time_budget_s=cfg.replay.get("time_budget_s"), redact_text=cfg.get("results", {}).get("redact_text", True),
+        extra={**api.manifest_config(config), "rows_skipped": [str(s) for s in loaded.skipped]})
+    out = Path(cfg.output_dir)
     run_ids: dict[str, str] = {}
     with tracker.experiment_run(cfg.run_name or data_cfg.name, config, tags) as parent_id:
         with _progress(console) as progress:
-            for variant in variants:
-                variant.prepare(cases)
-                task = progress.add_task(variant.name, total=len(cases))
-                replies = replay_sync(variant, cases, cfg.replay.concurrency,
-                                      on_reply=lambda _r, t=task: progress.advance(t), cache=cache)
-                scores = score_all(scorers, cases, replies, progress, variant.name)
-                all_scores.extend(scores)
-                table = reply_table(dataset_table, cases, replies, scores)
-                frame = score_frame(cases, scores)
-                frames.append(frame)
-                summary = summarise(frame, scorers, cfg.aggregate.bootstrap, cfg.aggregate.confidence, cfg.seed,
-                                    **_limits(cfg))
-                stats = reply_stats(table)
-                run_ids[variant.name] = tracker.log_variant(
-                    variant.name,
-                    config={**config, "variant": {variant.name: config["variant"][variant.name]}},
-                    metrics={**metrics_of(summary), **stats.iloc[0].to_dict()},
-                    table=table,
-                    dataset=dataset_table,
-                    dataset_name=data_cfg.name,
-                    dataset_source=str(data_cfg.path),
-                    tags=tags,
-                )
-                all_replies.append(table)
-                summaries.append(summary)
-        summary = pd.concat(summaries, ignore_index=True)
-        replies = pd.concat(all_replies, ignore_index=True)
-        diffs = differences(pd.concat(frames, ignore_index=True), scorers, [v.name for v in variants], cfg)
-        tracker.log_metrics(diff_metrics(diffs))
-        out = Path(cfg.output_dir)
-        files = report.write(summary, replies, out, title=f"{cfg.experiment}: {data_cfg.name}",
-                             skipped=[str(s) for s in loaded.skipped], diffs=diffs)
-        tracker.log_files("report", files)
+            result = api.evaluate(cases, variants, scorers, options, memory=Memory.of(conversations, cfg.replay.view),
+                                  cache=cache, dataset_name=data_cfg.name, on_progress=_bars(progress))
+        files = result.save(out / "results")
+        tracker.log_files("results", files)
+        wide = result.wide()
+        dataset_table = cases_table(cases)
+        if options.redact_text:
+            redact_columns(dataset_table, ["inquiry", "reference_reply"])
+        for variant in variants:
+            mine = result.summary[result.summary["variant"] == variant.name]
+            table = wide[wide["variant"] == variant.name].reset_index(drop=True)
+            run_ids[variant.name] = tracker.log_variant(
+                variant.name,
+                config={**config, "variant": {variant.name: config["variant"][variant.name]}},
+                metrics={**metrics_of(mine), **reply_stats(table).iloc[0].to_dict()},
+                table=table, dataset=dataset_table, dataset_name=data_cfg.name,
+                dataset_source=str(data_cfg.path), tags=tags)
+        tracker.log_metrics(diff_metrics(result.differences))
+        report_files = report.write(result.summary, wide, out, title=f"{cfg.experiment}: {data_cfg.name}",
+                                    skipped=[str(s) for s in loaded.skipped], diffs=result.differences)
+        tracker.log_files("report", report_files)
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})
-        verdicts = trust.assess(tracker.experiment_id, minimums, all_scores)
-        tracker.set_tags({f"trust.{t.scorer}": t.status for t in verdicts})
-    report.print_comparison(summary, replies, console)
-    report.print_differences(diffs, console)
+        verdicts = trust.assess(minimums, result.scorer_versions,
+                                lambda scorer, version: latest_kappa(tracker.experiment_id, scorer, version))
+        tracker.set_tags({f"trust.{t.scorer}": t.status for t in verdicts}
+                         | {"evals.dataset_digest": result.manifest["dataset"]["digest"]}
+                         | ({"evals.error_budget": "exceeded"} if result.problems else {}))
+    report.print_comparison(result.summary, wide, console)
+    report.print_differences(result.differences, console)
     for verdict in verdicts:
         console.print(f"[{'green' if verdict.status == 'trusted' else 'yellow'}]trust[/] {verdict}", highlight=False)
-    return ExperimentResult(parent_id, run_ids, summary, replies, out)
+    if result.problems:  # everything is logged; the run is still not one to decide on
+        raise ErrorBudgetExceeded("; ".join(result.problems) + f" (all results logged in MLflow run {parent_id})")
+    return ExperimentResult(parent_id, run_ids, result, out)
 
 
-def score_all(scorers: Sequence[Scorer], cases: Sequence[Case], replies: Sequence[Reply],
-              progress: Progress, variant: str) -> list[Score]:
-    """Offline scorers score each reply in turn (or all at once, with `score_batch`: the embedding
-    scorers embed each distinct text once); judges score all replies concurrently."""
-    scores: list[Score] = []
-    for scorer in scorers:
-        batch = getattr(scorer, "score_batch", None)
-        if batch is not None:
-            task = progress.add_task(f"{scorer.name}: {variant}", total=None)
+class ErrorBudgetExceeded(UserError):
+    """More replies failed than `replay.max_error_rate` allows; the results are logged, not to be trusted."""
 
-            def advance(done: int, total: int, task: TaskID = task) -> None:
-                progress.update(task, completed=done, total=total)
-
-            scores.extend(batch(cases, replies, on_progress=advance))
-            continue
-        judge_all = getattr(scorer, "score_many", None)
-        if judge_all is None:
-            scores.extend(scorer.score(c, r) for c, r in zip(cases, replies))
-            continue
-        task = progress.add_task(f"{scorer.name}: {variant}", total=len(cases))
-        scores.extend(asyncio.run(judge_all(cases, replies, on_score=lambda t=task: progress.advance(t))))
-    return scores
+    exit_code = 1  # the run itself worked; its bots did not
 
 
-def differences(scores: pd.DataFrame, scorers: Sequence[Scorer], names: Sequence[str],
-                cfg: DictConfig) -> pd.DataFrame:
-    """Every variant against the baseline variant (`aggregate.baseline`, else the first one)."""
-    baseline = cfg.aggregate.get("baseline")
-    baseline = baseline if baseline in names else names[0]
-    return paired_differences(scores, scorers, baseline, cfg.aggregate.bootstrap, cfg.aggregate.confidence,
-                              cfg.seed, **_limits(cfg))
+def _bars(progress: Progress) -> api.OnProgress:
+    """The API's progress callbacks as rich progress bars, one per task."""
+    tasks: dict[str, TaskID] = {}
+
+    def update(task: str, done: int, total: int | None) -> None:
+        if task not in tasks:
+            tasks[task] = progress.add_task(task, total=total)
+        progress.update(tasks[task], completed=done, **({"total": total} if total is not None else {}))
+
+    return update
 
 
 def _limits(cfg: DictConfig) -> dict[str, Any]:
@@ -224,50 +208,6 @@ def cases_table(cases: Sequence[Case]) -> pd.DataFrame:
         "should_escalate": [c.reference.should_escalate for c in cases],
         "escalation_source": [c.reference.escalation_source for c in cases],
     })
-
-
-def score_frame(cases: Sequence[Case], scores: Sequence[Score]) -> pd.DataFrame:
-    conversation = {c.case_id: c.conversation.conversation_id for c in cases}
-    return pd.DataFrame({
-        "case_id": [s.case_id for s in scores],
-        "conversation_id": [conversation[s.case_id] for s in scores],
-        "variant": [s.variant for s in scores],
-        "scorer": [s.scorer for s in scores],
-        "value": [s.value for s in scores],
-        "label": [s.label for s in scores],
-    })
-
-
-def reply_table(dataset: pd.DataFrame, cases: Sequence[Case], replies: Sequence[Reply],
-                scores: Sequence[Score]) -> pd.DataFrame:
-    """One row per reply: the case's row of `dataset` (see `cases_table`), the reply, every verdict."""
-    base = dataset.copy()
-    base.insert(2, "turn", [c.turn_index for c in cases])
-    base.insert(0, "variant", [r.variant for r in replies])
-    base["reply"] = [r.text for r in replies]
-    base["escalated"] = [r.escalated for r in replies]
-    base["handoff_kind"] = [r.handoff_kind for r in replies]  # what the reply did about a person
-    base["latency_s"] = [r.latency_s for r in replies]
-    base["note"] = [r.note for r in replies]
-    base["error"] = [r.error for r in replies]
-    base["cached"] = [r.cached for r in replies]
-    base["reply_language"] = [detect_language(r.text) for r in replies]  # None: too short or uncertain
-    base["language_mismatch"] = [scoring_language(r.text, c.reply_language)[1] for c, r in zip(cases, replies)]
-    base["prompt_tokens"] = pd.array([r.prompt_tokens for r in replies], dtype="Int64")
-    base["completion_tokens"] = pd.array([r.completion_tokens for r in replies], dtype="Int64")
-    base["cost_usd"] = pd.array([r.cost_usd for r in replies], dtype="Float64")
-    for kind in sorted({k for r in replies for k in r.redacted}):
-        base[f"pii_{kind}"] = [r.redacted.get(kind, 0) for r in replies]
-    by_case = {c: i for i, c in enumerate(base["case_id"])}
-    for scorer in dict.fromkeys(s.scorer for s in scores):
-        mine = [s for s in scores if s.scorer == scorer]
-        order = [by_case[s.case_id] for s in mine]
-        base.loc[order, scorer] = [s.value for s in mine]
-        base.loc[order, f"{scorer}_label"] = [s.label for s in mine]
-        base.loc[order, f"{scorer}_explanation"] = [s.explanation for s in mine]
-        if any(s.version for s in mine):
-            base.loc[order, f"{scorer}_version"] = [s.version for s in mine]
-    return base
 
 
 def _progress(console: Console) -> Progress:

@@ -22,12 +22,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from evals.load import DatasetError, RowError
+
+if TYPE_CHECKING:  # pandas and numpy load when labels are read, so `agree --help` answers at once
+    import pandas as pd
 
 Level = Literal["ordinal", "nominal"]
 
@@ -74,6 +74,8 @@ class Labels:
 
 def load_labels(path: str | Path) -> Labels:
     """Read and validate a label file; every malformed row raises one DatasetError naming it."""
+    import pandas as pd
+
     source = str(path)
     file = Path(source)
     if not file.is_file():
@@ -119,6 +121,8 @@ def _one_line(errors: Sequence[RowError]) -> str:
 def _label_records(
     source: str, data: bytes, suffix: str
 ) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
+    import pandas as pd
+
     if suffix in (".jsonl", ".json"):
         for number, raw in enumerate(data.splitlines(), start=1):
             row = f"line {number}"
@@ -212,6 +216,8 @@ def _validate_label(
 
 def as_scale(value: Any) -> int | None:
     """1..5 from an int, an integral float or a string of one (CSV cells are text); else None."""
+    import numpy as np
+
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):

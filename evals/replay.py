@@ -1,7 +1,9 @@
 """Variant x cases -> replies: cached replies first, then the rest by a bounded worker pool.
 
 A variant that raises does not stop the run: the reply carries the error (after the
-variant's own retries) and is counted as unscored downstream. Replies of variants with a
+variant's own retries) and is counted as unscored downstream. Two exceptions stop it: an endpoint
+that refuses every call (`EndpointUnusable`, raised by the call layer), and Ctrl-C. After the
+run's deadline (its time budget) no new inquiry is asked; the rest carry an error saying so. Replies of variants with a
 fingerprint are written to the cache the moment they arrive, so a killed run loses nothing.
 """
 
@@ -15,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from evals.cache import ReplyCache, cache_key
-from evals.errors import UserError
+from evals.errors import EndpointUnusable, NoReplyInData, UserError
 from evals.types import Answer, Case, Inquiry, Reply, Variant
 
 OnReply = Callable[[Reply], None]
@@ -29,6 +31,7 @@ async def replay(
     concurrency: int = 8,
     on_reply: OnReply | None = None,
     cache: ReplyCache | None = None,
+    deadline: float | None = None,
 ) -> list[Reply]:
     """Ask the variant at every case; replies come back in case order."""
     concurrency = int(getattr(variant, "concurrency", None) or concurrency)
@@ -56,6 +59,10 @@ async def replay(
     async def worker() -> None:
         while not todo.empty():
             i = todo.get_nowait()
+            if deadline is not None and time.monotonic() > deadline:
+                done(i, Reply(inquiries[i].case_id, variant.name, "", False, 0.0,
+                              error="not asked: the run's time budget (replay.time_budget_s) ran out"))
+                continue
             reply = await _ask(variant, inquiries[i])
             if keys and cache is not None and reply.error is None:
                 cache.put(keys[i], variant.name, {f: getattr(reply, f) for f in _CACHED_FIELDS})
@@ -83,9 +90,11 @@ async def _ask(variant: Variant, inquiry: Inquiry) -> Reply:
     start = time.perf_counter()
     try:
         answer: Answer = await variant.respond(inquiry)
+    except EndpointUnusable:
+        raise  # nothing will answer: stop the run now, naming the URL
     except Exception as exc:  # any bot failure is data about the bot, not a crash
         return Reply(inquiry.case_id, variant.name, "", False, time.perf_counter() - start,
-                     error=f"{type(exc).__name__}: {exc}")
+                     error=f"{type(exc).__name__}: {exc}", missing=isinstance(exc, NoReplyInData))
     return Reply(inquiry.case_id, variant.name, latency_s=time.perf_counter() - start,
                  **dataclasses.asdict(answer))
 

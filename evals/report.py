@@ -16,24 +16,6 @@ from rich.table import Table  # noqa: E402
 
 from evals.aggregate import reply_stats  # noqa: E402
 
-# The headline metrics, in the order people ask about them; higher is better unless noted.
-HEADLINE = [
-    ("escalation.f1", "hand-off F1"),
-    ("escalation.missed_rate", "missed ↓"),
-    ("escalation.premature_rate", "premature ↓"),
-    ("accuracy.mean", "accuracy"),
-    ("empathy.mean", "empathy"),
-    ("empathy.flat_when_distressed", "flat to a distressed customer ↓"),
-    ("human_access.refused_rate", "refused a person ↓"),
-    ("human_access_conversation.reached_rate", "reached a person"),
-    ("human_access_conversation.unmet_request_rate", "asked, never reached ↓"),
-    ("judge_escalation.f1", "hand-off F1 (judge)"),
-    ("judge_accuracy.mean", "accuracy (judge)"),
-    ("judge_empathy.mean", "empathy (judge)"),
-    ("judge_pairwise.mean", "win rate vs human (judge)"),
-]
-
-
 MOST_DIGITS = 6
 
 
@@ -87,10 +69,14 @@ def _metric_row(label: str, cells: Sequence[pd.Series], sign: str = "", sep: str
 
 
 def _headline(summary: pd.DataFrame) -> list[tuple[str, str]]:
-    """The known headline metrics present, else every scorer's mean (a scorer of your own)."""
+    """(metric, label) of the metrics the scorers declare as headline (a `label`), in their order;
+    without any, every mean."""
+    if "label" in summary:
+        labelled = summary[summary["label"].fillna("") != ""].drop_duplicates("metric")
+        if not labelled.empty:
+            return list(zip(labelled["metric"], labelled["label"]))
     present = list(dict.fromkeys(summary["metric"]))
-    known = [(m, label) for m, label in HEADLINE if m in present]
-    return known or [(m, m.removesuffix(".mean")) for m in present if m.endswith(".mean")]
+    return [(m, m.removesuffix(".mean")) for m in present if m.endswith(".mean")]
 
 
 def _rows(summary: pd.DataFrame, replies: pd.DataFrame, sep: str = " ") -> tuple[list[str], list[list[str]]]:

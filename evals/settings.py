@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from evals.calls.secrets import env_name_problem
 from evals.config import CONFIG_DIR
 from evals.errors import UserError
 from evals.load import DecisionPoints, OnError
@@ -83,6 +84,10 @@ RULES: dict[str, Rule] = {
     "replay.view": _one_of(*get_args(View)),
     "replay.concurrency": _whole(1),
     "replay.cache": _or_null(_TEXT),
+    "replay.max_error_rate": _number(0, 1),
+    "replay.time_budget_s": _or_null(Rule("a number of seconds > 0", lambda v: isinstance(v, (int, float))
+                                          and not isinstance(v, bool) and math.isfinite(v) and v > 0)),
+    "results.redact_text": Rule("true or false", lambda v: isinstance(v, bool)),
     "aggregate.bootstrap": _whole(0),
     "aggregate.confidence": _number(0, 1, open_ends=True),
     "aggregate.min_n": _whole(0),
@@ -92,18 +97,19 @@ RULES: dict[str, Rule] = {
     "output_dir": _TEXT,
     "dataset.on_error": _one_of(*get_args(OnError)),
 }
-OPTIONAL = {"aggregate.min_n", "aggregate.max_undefined", "aggregate.baseline", "trust"}  # code has defaults
-CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking")  # every key of these is known here
+OPTIONAL = {"aggregate.min_n", "aggregate.max_undefined", "aggregate.baseline", "trust",  # code has defaults
+            "replay.max_error_rate", "replay.time_budget_s", "results.redact_text"}
+CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking", "results")  # every key of these is known here
 GROUPS = ("dataset", "variant", "scorer", "judge", "prices")  # their contents belong to their components
 TOP_LEVEL = sorted({key.split(".")[0] for key in RULES} | set(GROUPS) | {"trust"})
-SECTION_KEYS = {section: sorted(k.split(".", 1)[1] for k in [*RULES, *OPTIONAL] if k.startswith(f"{section}."))
+SECTION_KEYS = {section: sorted({k.split(".", 1)[1] for k in [*RULES, *OPTIONAL] if k.startswith(f"{section}.")})
                 for section in CHECKED_SECTIONS}
 TRUST = _number(-1, 1)  # a minimum Cohen's kappa
 
 
 def check(cfg: DictConfig) -> None:
     """Raise one `UserError` listing every problem with the run's own keys, or return."""
-    problems = [*_unknown_keys(cfg), *_selections(cfg)]
+    problems = [*_unknown_keys(cfg), *_selections(cfg), *_secret_names(cfg)]
     for key, rule in RULES.items():
         value = _value(cfg, key)
         if value is _MISSING:
@@ -149,6 +155,38 @@ def _selections(cfg: DictConfig) -> list[str]:
         found.append(f"aggregate.baseline: {baseline!r} is not a selected variant (allowed: "
                      f"{', '.join(variants) or 'none selected'}, or null for the first one)")
     return found
+
+
+def _secret_names(cfg: DictConfig) -> list[str]:
+    """A key pasted where a variable NAME belongs (`api_key_env`, `header_env` values) in any variant,
+    scorer or judge node: refused before it is used or logged, and never echoed."""
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if not isinstance(node, Mapping):
+            return
+        for key, value in node.items():
+            where = f"{path}.{key}"
+            if key == "api_key_env" and value is not None and not _interpolation(value):
+                problem = env_name_problem(value)
+                found.extend([f"{where}: the value {problem} (the value is not shown)"] if problem else [])
+            elif key == "header_env" and isinstance(value, Mapping):
+                found.extend(f"{where}.{header}: the value {problem} (the value is not shown)"
+                             for header, env in value.items()
+                             if not _interpolation(env) and (problem := env_name_problem(env)))
+            else:
+                walk(value, where)
+
+    for group in ("variant", "scorer", "judge"):
+        node = cfg.get(group) if isinstance(cfg, Mapping) else None
+        if OmegaConf.is_config(node):
+            node = OmegaConf.to_container(node, resolve=False)  # interpolations stay text, nothing resolves
+        walk(node, group)
+    return found
+
+
+def _interpolation(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("${")
 
 
 def _value(cfg: DictConfig, key: str) -> Any:

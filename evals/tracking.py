@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -37,39 +36,8 @@ import pandas as pd  # noqa: E402
 from mlflow.entities import RunStatus  # noqa: E402
 
 from evals import signals  # noqa: E402
-
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|authorization|credential)", re.I)
-REDACTED = "***"
-
-
-def _hidden(key: object, value: object) -> bool:
-    """A secret-looking key with a value; `*_env` keys only name the variable holding a secret."""
-    name = str(key)
-    return bool(_SECRET_KEY.search(name)) and not name.endswith("_env") and value not in (None, "")
-
-
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """Nested config -> flat params; values under secret-looking keys are never logged."""
-    flat: dict[str, str] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        elif _hidden(key, value):
-            flat[name] = REDACTED
-        else:
-            flat[name] = str(value)[:6000]  # MLflow's limit on a param value
-    return flat
-
-
-def redact(config: Any) -> Any:
-    """The same config with secret-looking values replaced, for logging it whole."""
-    if isinstance(config, Mapping):
-        return {k: REDACTED if _hidden(k, v) else redact(v)
-                for k, v in config.items()}
-    if isinstance(config, list):
-        return [redact(v) for v in config]
-    return config
+from evals.masking import REDACTED, flatten, masked  # noqa: E402,F401  (re-exported)
+from evals.results import EvalResult  # noqa: E402
 
 
 def git_commit(cwd: Path) -> str | None:
@@ -169,7 +137,7 @@ class Tracker:
             print(f"note: ended {len(closed)} MLflow run(s) left RUNNING by a killed process as KILLED: "
                   f"{', '.join(closed)}", file=sys.stderr)
         with _run(experiment_id=self.experiment_id, run_name=name, tags={**tags, **_owner_tags()}) as run:
-            clean = redact(config)
+            clean = masked(config)
             mlflow.log_params(flatten(clean))
             mlflow.log_dict(clean, "config.yaml")
             yield run.info.run_id
@@ -187,7 +155,7 @@ class Tracker:
     ) -> str:
         with _run(experiment_id=self.experiment_id, run_name=variant, nested=True,
                   tags={**tags, "variant": variant, **_owner_tags()}) as run:
-            clean = redact(config)
+            clean = masked(config)
             mlflow.log_params(flatten(clean))
             mlflow.log_dict(clean, "config.yaml")
             mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
@@ -218,10 +186,8 @@ class Tracker:
 # --- agreement with human labels (evals/agreement.py, `chatbot-evals agree`) -----------------
 
 
-def load_variant_replies(uri: str, run_id: str) -> tuple[str, pd.DataFrame]:
-    """An evaluated (parent) run's experiment id, and its variant runs' replies.parquet, stacked."""
-    import os
-
+def load_results(uri: str, run_id: str) -> tuple[str, EvalResult]:
+    """An evaluated (parent) run's experiment id, and its results folder (the `results/` artifact)."""
     from evals.errors import UserError
 
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
@@ -237,18 +203,12 @@ def load_variant_replies(uri: str, run_id: str) -> tuple[str, pd.DataFrame]:
     if "mlflow.parentRunId" in parent.data.tags:
         raise UserError(f"run '{run_id}' is the variant run '{parent.info.run_name}'; give its parent "
                         f"run {parent.data.tags['mlflow.parentRunId']}")
-    children = client.search_runs([parent.info.experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
-    tables = []
+    if "results" not in {a.path for a in client.list_artifacts(run_id)}:
+        raise UserError(f"run '{run_id}' has no results folder (give the parent run id that "
+                        "`chatbot-evals run` printed; runs made before the results format cannot be read)")
     with tempfile.TemporaryDirectory() as tmp:
-        for child in children:
-            if "replies.parquet" in {a.path for a in client.list_artifacts(child.info.run_id)}:
-                path = client.download_artifacts(child.info.run_id, "replies.parquet", tmp)
-                tables.append(pd.read_parquet(path))
-    if not tables:
-        raise UserError(f"run '{run_id}' has no variant runs with a replies.parquet "
-                        "(give the parent run id that `chatbot-evals run` printed)")
-    return parent.info.experiment_id, pd.concat(tables, ignore_index=True)
+        folder = client.download_artifacts(run_id, "results", tmp)
+        return parent.info.experiment_id, EvalResult.load(folder)
 
 
 def log_agreement(uri: str, experiment_id: str, tags: Mapping[str, str],

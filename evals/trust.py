@@ -7,11 +7,8 @@ judge model is a new version and needs measuring again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from evals.tracking import latest_kappa
-from evals.types import Score
 
 
 @dataclass(frozen=True)
@@ -36,15 +33,24 @@ class Trust:
                 f"agreement run {self.agreement_run})")
 
 
-def scorer_version(scores: Sequence[Score], scorer: str) -> str:
-    """A scorer's version as the agreement command records it (`offline` without one)."""
-    return next((s.version for s in scores if s.scorer == scorer and s.version), "offline")
+# (scorer, version) -> (kappa, agreement run id) of the newest agreement measured on that version, or None.
+KappaLookup = Callable[[str, str], "tuple[float, str] | None"]
 
 
-def assess(experiment_id: str, minimums: Mapping[str, float], scores: Sequence[Score]) -> list[Trust]:
+def assess(minimums: Mapping[str, float], versions: Mapping[str, str], lookup: KappaLookup) -> list[Trust]:
+    """Each scorer with a minimum: its version in this run (from the results manifest) and the
+    agreement found for exactly that version by `lookup` (the MLflow adapter supplies one)."""
     out = []
     for scorer, minimum in minimums.items():
-        version = scorer_version(scores, scorer)
-        found = latest_kappa(experiment_id, scorer, version)
+        version = _version_of(scorer, versions)
+        found = lookup(scorer, version)
         out.append(Trust(scorer, version, float(minimum), *(found or (None, None))))
     return out
+
+
+def _version_of(scorer: str, versions: Mapping[str, str]) -> str:
+    """A companion score (`judge_empathy_agreement`) has its scorer's version."""
+    if scorer in versions:
+        return versions[scorer]
+    owner = max((name for name in versions if scorer.startswith(f"{name}_")), key=len, default=None)
+    return versions[owner] if owner else "offline"

@@ -11,9 +11,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from evals.memory import Memory
 
 Role = Literal["customer", "agent", "bot"]
 EscalationSource = Literal[
@@ -358,6 +361,8 @@ class Reply:
     redacted: dict[str, int] = field(default_factory=dict)
     cached: bool = False  # served from the reply cache (no call made in this run)
     handoff_kind: str = ""  # see Answer.handoff_kind
+    # The data holds no reply here (the human or recorded variant): an error, not a failure of a bot.
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -386,10 +391,14 @@ class Variant(Protocol):
 
     name: str
 
-    def prepare(self, cases: Sequence[Case]) -> None:
-        """Called once before replay with every case of the run (e.g. to build an index)."""
+    def prepare(self, memory: Memory) -> None:
+        """Called once before replay with what a bot may know beforehand (see `evals.memory`): the
+        run's transcripts without labels, e.g. to build a retrieval index. Never the answer key."""
 
     async def respond(self, inquiry: Inquiry) -> Answer: ...
+
+
+Direction = Literal["higher", "lower", "neither"]
 
 
 @dataclass(frozen=True)
@@ -401,10 +410,19 @@ class Ratio:
 
     numerator: dict[str, float]
     denominator: dict[str, float]
+    direction: Direction = "higher"  # which way is better, for the report, the gate and the plots
+    counts: str = "labelled replies"  # what n counts: the rows in the denominator
+    label: str = ""  # how the report names it; "" = not a headline metric
 
 
 class Scorer(Protocol):
-    """Scores one criterion. `ratios` are extra per-variant metrics over the score labels."""
+    """Scores one criterion. `ratios` are extra per-variant metrics over the score labels.
+
+    Optional: `names` (the score names it emits, when more than its own: companions), `direction`
+    and `label` of its mean (default "higher" and the name), `score_batch(cases, replies,
+    on_progress)` to score many replies at once, and for remote judges `prepare(cache)`,
+    `score_reply(case, reply)` (async) and `aclose()`.
+    """
 
     name: str
     ratios: dict[str, Ratio]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import results_of
 from mlflow.tracking import MlflowClient
 
 from evals.agreement import consensus_nominal, consensus_ordinal, run_agreement, value_to_scale
@@ -135,7 +136,7 @@ def stat(result, scorer: str, statistic: str) -> pd.Series:
 
 def test_kappa_and_alpha_match_independent_formulas(tmp_path: Path) -> None:
     path, replies = constructed(tmp_path)
-    result = run_agreement(load_labels(path), replies, n_boot=300, seed=1)
+    result = run_agreement(load_labels(path), results_of(replies), n_boot=300, seed=1)
 
     # ordinal: quadratic-weighted kappa against the lower-median consensus; ordinal alpha
     # judge_empathy also scored c12, which only bob labelled (2); the offline scorer left it NaN
@@ -172,7 +173,7 @@ def test_kappa_and_alpha_match_independent_formulas(tmp_path: Path) -> None:
 
 def test_escalation_has_no_ordinal_statistics_and_sources_versions_are_recorded(tmp_path: Path) -> None:
     path, replies = constructed(tmp_path)
-    result = run_agreement(load_labels(path), replies, n_boot=50)
+    result = run_agreement(load_labels(path), results_of(replies), n_boot=50)
     assert set(result.table[result.table.scorer == "escalation"].statistic) == {
         "kappa", "alpha", "alpha_humans", "exact"}
     assert set(result.table[result.table.scorer == "empathy"].statistic) == {
@@ -184,7 +185,7 @@ def test_escalation_has_no_ordinal_statistics_and_sources_versions_are_recorded(
 
 def test_n_left_out_and_confidence_intervals(tmp_path: Path) -> None:
     path, replies = constructed(tmp_path)
-    result = run_agreement(load_labels(path), replies, n_boot=500, seed=3)
+    result = run_agreement(load_labels(path), results_of(replies), n_boot=500, seed=3)
     emp = result.table[result.table.scorer == "empathy"]
     assert set(emp.n) == {12}  # 14 labelled replies: 1 not in the run, 1 unscored
     gone = result.left_out.set_index(["scorer", "reason"]).replies
@@ -199,7 +200,7 @@ def test_n_left_out_and_confidence_intervals(tmp_path: Path) -> None:
     for row in result.table.itertuples():
         assert row.ci_low <= row.value + 1e-12 and row.value <= row.ci_high + 1e-12, row
         assert row.ci_low < row.ci_high or row.statistic == "within_one", row
-    again = run_agreement(load_labels(path), replies, n_boot=500, seed=3)
+    again = run_agreement(load_labels(path), results_of(replies), n_boot=500, seed=3)
     pd.testing.assert_frame_equal(result.table, again.table)  # seeded
 
 
@@ -212,7 +213,7 @@ def test_spearman_exact_and_within_one_by_hand(tmp_path: Path) -> None:
     replies = pd.DataFrame({"case_id": [f"t{i}#1" for i in range(5)], "variant": "v",
                             "empathy": [(s - 1) / 4 for s in scorer], "empathy_label": None,
                             "empathy_explanation": ""})
-    result = run_agreement(load_labels(path), replies, n_boot=0)
+    result = run_agreement(load_labels(path), results_of(replies), n_boot=0)
     # ranks: scorer 1..5, humans 1, 2.5, 2.5, 5, 4 -> Pearson of ranks = 8.5 / sqrt(10 * 9.5)
     assert stat(result, "empathy", "spearman").value == pytest.approx(8.5 / math.sqrt(95))
     assert stat(result, "empathy", "exact").value == pytest.approx(2 / 5)
@@ -239,7 +240,7 @@ def test_nominal_ties_follow_the_order_reviewers_first_appear_in(tmp_path: Path)
              "label": "missed"}]
     replies = pd.DataFrame({"case_id": ["a#0"], "variant": "v", "escalation": [0.0],
                             "escalation_label": ["premature"], "escalation_explanation": ""})
-    result = run_agreement(load_labels(write_jsonl(tmp_path / "l.jsonl", rows)), replies, n_boot=0)
+    result = run_agreement(load_labels(write_jsonl(tmp_path / "l.jsonl", rows)), results_of(replies), n_boot=0)
     assert stat(result, "escalation", "exact").value == 1.0  # zed came first: consensus premature
 
 
@@ -247,13 +248,13 @@ def test_map_compares_another_scorer_and_no_overlap_is_an_error(tmp_path: Path) 
     path, replies = constructed(tmp_path)
     replies = replies.rename(columns={"judge_empathy": "kind", "judge_empathy_label": "kind_label",
                                       "judge_empathy_explanation": "kind_explanation"})
-    result = run_agreement(load_labels(path), replies, {"kind": "empathy"}, n_boot=0)
+    result = run_agreement(load_labels(path), results_of(replies), {"kind": "empathy"}, n_boot=0)
     assert "kind" in set(result.table.scorer)
     with pytest.raises(UserError, match="no scorer 'nope'"):
-        run_agreement(load_labels(path), replies, {"nope": "empathy"})
+        run_agreement(load_labels(path), results_of(replies), {"nope": "empathy"})
     elsewhere = replies.assign(variant="other")
     with pytest.raises(UserError, match="no overlapping replies"):
-        run_agreement(load_labels(path), elsewhere)
+        run_agreement(load_labels(path), results_of(elsewhere))
 
 
 # --- label validation ------------------------------------------------------------------------------

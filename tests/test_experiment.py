@@ -1,6 +1,7 @@
 """The main job end to end into a real MLflow store (sqlite under a temp folder)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from evals.aggregate import paired_differences, summarise
 from evals.errors import UserError
 from evals.experiment import _limits, diff_metrics, metrics_of
 from evals.scorers.escalation import EscalationScorer
+from evals.tracking import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANT_METRICS = ["escalation.f1", "escalation.precision", "escalation.recall", "escalation.missed_rate",
@@ -82,6 +84,14 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
                  "vs_human.rules.accuracy.mean_n", "vs_human.rules.escalation.recall_too_few"):
         assert name in parent.data.metrics, name
     assert parent.data.metrics["vs_human.rules.accuracy.mean"] < 0  # nobody matches the reference better
+    # the results folder: what `agree`, the gate and the labelling page read
+    _, result = load_results(client.tracking_uri, parent.info.run_id)
+    assert result.variants == ["human", "retrieval", "rules"] and result.baseline == "human"
+    assert result.manifest["dataset"]["conversations"] == 25
+    assert result.manifest["config"]["replay"]["view"] == "agent"
+    assert {m["name"]: m["direction"] for m in result.metrics}["escalation.missed_rate"] == "lower"
+    assert result.scorer_versions["empathy"].startswith("heads-")
+    assert len(result.replies) == 3 * parent.data.metrics["dataset.decision_points"]
 
 
 def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:
@@ -158,3 +168,20 @@ def test_a_withheld_interval_sets_the_mlflow_flag_even_when_n_is_enough() -> Non
     summary = summarise(one_positive().query("variant == 'human'"), [EscalationScorer()], n_boot=200, min_n=1)
     metrics = metrics_of(summary)
     assert metrics["escalation.missed_rate_too_few"] == 1.0 and metrics["escalation.missed_rate_undefined_share"] > 0.3
+
+
+def test_a_bot_failing_beyond_the_error_budget_is_logged_then_exits_1(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    out = subprocess.run(
+        [sys.executable, "-m", "evals.cli", "run", "variant=[python]", "variant.python.target=bots_for_tests:broken",
+         "scorer=[escalation]", "sample.conversations=4", "aggregate.bootstrap=0", f"tracking.uri={uri}",
+         f"tracking.artifact_root={tmp_path}/artifacts"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
+    assert out.returncode == 1, out.stderr[-3000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: python: ") and "replies failed" in last and "replay.max_error_rate 0.05" in last
+    assert "Traceback" not in out.stderr
+    parents, children = runs_of(MlflowClient(tracking_uri=uri))
+    assert [p.info.status for p in parents] == ["FINISHED"] and [c.info.status for c in children] == ["FINISHED"]
+    assert parents[0].data.tags["evals.error_budget"] == "exceeded"

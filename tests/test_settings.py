@@ -27,6 +27,9 @@ BAD = [
     ("aggregate.confidence=2", ["aggregate.confidence", "2", "(0, 1)"]),
     ("aggregate.min_n=-1", ["aggregate.min_n", "-1", "whole number >= 0"]),
     ("aggregate.max_undefined=2", ["aggregate.max_undefined", "2", "[0, 1]"]),
+    ("replay.max_error_rate=1.5", ["replay.max_error_rate", "1.5", "[0, 1]"]),
+    ("replay.time_budget_s=0", ["replay.time_budget_s", "0", "seconds > 0, or null"]),
+    ("results.redact_text=maybe", ["results.redact_text", "'maybe'", "true or false"]),
     ("aggregate.baseline=nosuch", ["aggregate.baseline", "'nosuch'", "human, retrieval, rules, or null"]),
     ("dataset.on_error=ignore", ["dataset.on_error", "'ignore'", "fail, skip"]),
     ("sample.conversations=abc", ["sample.conversations", "'abc'", "whole number >= 1, or null"]),
@@ -37,8 +40,9 @@ BAD = [
     ("scorer=[]", ["scorer: none selected", "accuracy, empathy", "scorer=["]),
     ("tracking.uri=garbage://x", ["tracking.uri", "'garbage://x'", "sqlite:, postgresql:", "http:, https:"]),
     ("tracking.uri=sqlite://m.db", ["tracking.uri", "'sqlite://m.db'", "sqlite:///path.db"]),
-    ("+frobnicate=1", ["frobnicate: unknown key", "value 1", "replay, run_name, sample"]),
-    ("+replay.views=agent", ["replay.views: unknown key", "'agent'", "cache, concurrency, decision_points, view"]),
+    ("+frobnicate=1", ["frobnicate: unknown key", "value 1", "replay, results, run_name, sample"]),
+    ("+replay.views=agent", ["replay.views: unknown key", "'agent'",
+     "cache, concurrency, decision_points, max_error_rate, time_budget_s, view"]),
     ("+trust.judge_empathy=high", ["trust.judge_empathy", "'high'", "[-1, 1]"]),
 ]
 
@@ -76,3 +80,4 @@ def test_every_problem_is_reported_at_once_on_one_line() -> None:
     with pytest.raises(UserError) as caught:
         check(composed("seed=abc", "replay.view=foo"))
     assert "\n" not in str(caught.value) and "seed:" in str(caught.value) and "replay.view:" in str(caught.value)
+

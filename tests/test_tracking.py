@@ -21,7 +21,9 @@ from evals.tracking import (
     _process_started,
     close_orphans,
     flatten,
-    redact,
+)
+from evals.tracking import (
+    masked as redact,
 )
 
 

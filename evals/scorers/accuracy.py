@@ -64,6 +64,7 @@ def _unrelated_cosine(embedder: TextEmbedder, cases: Sequence[Case], pairs: int 
 
 class AccuracyScorer:
     ratios: dict[str, Ratio] = {}
+    label, direction = "accuracy", "higher"
 
     def __init__(self, name: str = "accuracy", fact_weight: float = 0.5, similarity: str = "semantic",
                  semantic_floor: float | str = "auto", embedding_cache: str | None = None) -> None:

@@ -37,8 +37,11 @@ _QUOTE = 48
 class EmpathyScorer:
     ratios: dict[str, Ratio] = {
         "flat_when_distressed": Ratio({f"{e}/flat": 1 for e in _DISTRESSED},
-                                      {f"{e}/{s}": 1 for e in _DISTRESSED for s in ("flat", "warm")}),
+                                      {f"{e}/{s}": 1 for e in _DISTRESSED for s in ("flat", "warm")},
+                                      direction="lower", counts="replies to a distressed customer",
+                                      label="flat to a distressed customer ↓"),
     }
+    label, direction = "empathy", "higher"
 
     def __init__(self, name: str = "empathy", heads_path: str | None = None,
                  embedding_cache: str | None = None, languages: Sequence[str] = SUPPORTED,

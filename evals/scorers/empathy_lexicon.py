@@ -195,6 +195,7 @@ class LexiconEmpathyScorer:
 
     name = "empathy"
     ratios: dict[str, Ratio] = {}  # the aggregate is the plain mean of `value`
+    label, direction = "", "higher"  # a baseline: in the full tables, not the headline
 
     def __init__(self, lexicon_path: str | None = None, name: str = "empathy_lexicon") -> None:
         self.name = name  # the harness passes the config key, like for every scorer

@@ -22,13 +22,21 @@ PREMATURE = "premature"
 class EscalationScorer:
     name = "escalation"
     ratios = {
-        "precision": Ratio({CORRECT_HANDOFF: 1}, {CORRECT_HANDOFF: 1, PREMATURE: 1}),
-        "recall": Ratio({CORRECT_HANDOFF: 1}, {CORRECT_HANDOFF: 1, MISSED: 1}),
+        "precision": Ratio({CORRECT_HANDOFF: 1}, {CORRECT_HANDOFF: 1, PREMATURE: 1},
+                           counts="replies that handed off"),
+        "recall": Ratio({CORRECT_HANDOFF: 1}, {CORRECT_HANDOFF: 1, MISSED: 1},
+                        counts="decision points that should hand off"),
         # F1 = 2TP / (2TP + FP + FN): a ratio of sums, so it bootstraps like the others.
-        "f1": Ratio({CORRECT_HANDOFF: 2}, {CORRECT_HANDOFF: 2, PREMATURE: 1, MISSED: 1}),
-        "missed_rate": Ratio({MISSED: 1}, {CORRECT_HANDOFF: 1, MISSED: 1}),
-        "premature_rate": Ratio({PREMATURE: 1}, {PREMATURE: 1, CORRECT_CONTAINMENT: 1}),
+        "f1": Ratio({CORRECT_HANDOFF: 2}, {CORRECT_HANDOFF: 2, PREMATURE: 1, MISSED: 1},
+                    counts="decision points that should hand off or were handed off", label="hand-off F1"),
+        "missed_rate": Ratio({MISSED: 1}, {CORRECT_HANDOFF: 1, MISSED: 1}, direction="lower",
+                             counts="decision points that should hand off", label="missed ↓"),
+        "premature_rate": Ratio({PREMATURE: 1}, {PREMATURE: 1, CORRECT_CONTAINMENT: 1}, direction="lower",
+                                counts="decision points that should not hand off", label="premature ↓"),
     }
+
+    label = ""  # no mean: its labels are outcomes, summarised by the ratios
+    direction = "neither"
 
     def __init__(self, name: str = "escalation") -> None:
         self.name = name

@@ -45,9 +45,13 @@ def _asked(reader: Reader, case: Case, turn: Turn) -> str | None:
 
 class HumanAccessScorer:
     ratios = {
-        "refused_rate": Ratio({REFUSED: 1}, {REFUSED: 1, HONOURED: 1}),
-        "request_rate": Ratio({REFUSED: 1, HONOURED: 1}, {REFUSED: 1, HONOURED: 1, NO_REQUEST: 1}),
+        "refused_rate": Ratio({REFUSED: 1}, {REFUSED: 1, HONOURED: 1}, direction="lower",
+                              counts="turns where the customer asked for a person", label="refused a person ↓"),
+        "request_rate": Ratio({REFUSED: 1, HONOURED: 1}, {REFUSED: 1, HONOURED: 1, NO_REQUEST: 1},
+                              direction="neither", counts="scored replies"),
     }
+
+    label, direction = "", "neither"  # the mean is the share of turns honoured; the ratios say more
 
     def __init__(self, name: str = "human_access", reader: str | Reader | None = None,
                  people: Sequence[str] = ("human",)) -> None:
@@ -82,10 +86,16 @@ class HumanAccessConversationScorer:
 
     ratios = {
         "reached_rate": Ratio({REACHED_AFTER_ASKING: 1, REACHED_UNASKED: 1},
-                              {REACHED_AFTER_ASKING: 1, REACHED_UNASKED: 1, ASKED_NOT_REACHED: 1, NOT_REACHED: 1}),
-        "asked_first_rate": Ratio({REACHED_AFTER_ASKING: 1}, {REACHED_AFTER_ASKING: 1, REACHED_UNASKED: 1}),
-        "unmet_request_rate": Ratio({ASKED_NOT_REACHED: 1}, {ASKED_NOT_REACHED: 1, REACHED_AFTER_ASKING: 1}),
+                              {REACHED_AFTER_ASKING: 1, REACHED_UNASKED: 1, ASKED_NOT_REACHED: 1, NOT_REACHED: 1},
+                              direction="neither", counts="conversations", label="reached a person"),
+        "asked_first_rate": Ratio({REACHED_AFTER_ASKING: 1}, {REACHED_AFTER_ASKING: 1, REACHED_UNASKED: 1},
+                                  direction="neither", counts="conversations that reached a person"),
+        "unmet_request_rate": Ratio({ASKED_NOT_REACHED: 1}, {ASKED_NOT_REACHED: 1, REACHED_AFTER_ASKING: 1},
+                                    direction="lower", counts="conversations where the customer asked for a person",
+                                    label="asked, never reached ↓"),
     }
+
+    label, direction = "", "neither"
 
     def __init__(self, name: str = "human_access_conversation", reader: str | Reader | None = None,
                  people: Sequence[str] = ("human",)) -> None:

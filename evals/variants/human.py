@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from evals.errors import NoReplyInData
 from evals.handoff import HandoffDetector
+from evals.memory import Memory
 from evals.types import Answer, Case, Inquiry
 from evals.variants.handoff_policy import (
     DefaultReader,
@@ -25,7 +27,7 @@ from evals.variants.handoff_policy import (
 )
 
 
-class NoHumanReply(LookupError):
+class NoHumanReply(NoReplyInData):
     """The dataset has no human reply for this decision point."""
 
 
@@ -38,8 +40,8 @@ class HumanVariant:
         self.policy = HandoffPolicy.configured(name, handoff_tools, offer, redirect)
         self._answers: dict[str, Answer | None] = {}
 
-    def prepare(self, cases: Sequence[Case]) -> None:
-        self._answers = {c.case_id: self._human_answer(c) for c in cases}
+    def prepare(self, memory: Memory) -> None:
+        self._answers = {c.case_id: self._human_answer(c) for c in memory.cases()}
 
     async def respond(self, inquiry: Inquiry) -> Answer:
         answer = self._answers.get(inquiry.case_id)

@@ -14,12 +14,13 @@ import asyncio
 import dataclasses
 import importlib
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from evals.errors import UserError
 from evals.handoff import HandoffDetector
-from evals.types import Answer, Case, Inquiry
+from evals.memory import Memory
+from evals.types import Answer, Inquiry
 from evals.variants.handoff_policy import DefaultReader, HandoffPolicy
 
 
@@ -56,7 +57,7 @@ class PythonBot:
         self.policy = HandoffPolicy.configured(name, None, offer, redirect)
         self._func: Callable[..., Any] | None = None
 
-    def prepare(self, cases: Sequence[Case]) -> None:
+    def prepare(self, memory: Memory) -> None:
         self._func = load_callable(self.target)
 
     def fingerprint(self) -> dict[str, Any] | None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evals.types import Answer, Case, Inquiry
+from evals.errors import NoReplyInData
+from evals.memory import Memory
+from evals.types import Answer, Case, Conversation, Inquiry, Reference
 from evals.variants.handoff_policy import (
     HandoffPolicy,
     Reader,
@@ -22,7 +24,7 @@ from evals.variants.handoff_policy import (
 )
 
 
-class NoRecordedReply(LookupError):
+class NoRecordedReply(NoReplyInData):
     """The log has no bot reply to this customer turn."""
 
 
@@ -34,13 +36,19 @@ class RecordedBot:
         self.name = name
         self.reader = make_reader(reader, handoff_patterns)
         self.policy = HandoffPolicy.configured(name, handoff_tools, offer, redirect)
-        self._answers: dict[str, Answer | None] = {}
+        self._memory = Memory()
+        self._conversations: dict[str, Conversation] = {}
 
-    def prepare(self, cases: Sequence[Case]) -> None:
-        self._answers = {c.case_id: self._recorded_answer(c) for c in cases}
+    def prepare(self, memory: Memory) -> None:
+        self._memory = memory
+        self._conversations = {c.conversation_id: c for c in memory.conversations}
 
     async def respond(self, inquiry: Inquiry) -> Answer:
-        answer = self._answers.get(inquiry.case_id)
+        conv = self._conversations.get(inquiry.conversation_id)
+        turn = len(inquiry.history) - 1  # the customer turn being answered
+        answer = None
+        if conv is not None:
+            answer = self._recorded_answer(Case(conv, turn, Reference(turn=turn), self._memory.view))
         if answer is None:
             raise NoRecordedReply(f"no recorded bot reply after {inquiry.case_id}")
         return answer

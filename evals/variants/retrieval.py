@@ -18,7 +18,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from evals.errors import UserError
-from evals.load import build_cases, load_conversations
+from evals.load import load_conversations
+from evals.memory import Memory
 from evals.types import Answer, Case, Inquiry
 from evals.variants.handoff_policy import Decision, HandoffPolicy, Reader, explicit_flag, make_reader, reply_turns
 
@@ -56,11 +57,11 @@ class RetrievalBot:
         self._matrix = None
         self._conversation_ids = np.array([], dtype=str)
 
-    def prepare(self, cases: Sequence[Case]) -> None:
-        view = cases[0].view if cases else "agent"
-        past = cases
+    def prepare(self, memory: Memory) -> None:
+        source = memory
         if self.history_path:
-            past = build_cases(load_conversations(self.history_path).conversations, "every", view)
+            source = Memory.of(load_conversations(self.history_path).conversations, memory.view)
+        past = source.cases()
         past = [c for c in past if c.reference_reply]
         if not past:
             raise UserError("the retrieval bot has no past inquiry with a human reply to learn from")

@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from evals.handoff import HandoffDetector
-from evals.types import Answer, Case, Inquiry
+from evals.memory import Memory
+from evals.types import Answer, Inquiry
 
 
 def _compile(patterns: Sequence[str]) -> re.Pattern[str] | None:
@@ -38,7 +39,7 @@ class RulesBot:
         self._detector = HandoffDetector()
         self._kinds: dict[str, str] = {}  # canned reply -> its reading, read once
 
-    def prepare(self, cases: Sequence[Case]) -> None:
+    def prepare(self, memory: Memory) -> None:
         pass
 
     async def respond(self, inquiry: Inquiry) -> Answer:

@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 
 from evals.errors import UserError
 from evals.load import build_cases, load_conversations
+from evals.memory import Memory
 from evals.types import Conversation
 from evals.variants.human import HumanVariant, NoHumanReply
 from evals.variants.recorded import RecordedBot
@@ -26,7 +27,7 @@ def test_human_replays_the_agent_reply_and_reads_its_handoff() -> None:
                                ("agent", "I will escalate your case to our billing team.")], should_escalate=True)
     human = HumanVariant()
     c = case(conv)
-    human.prepare([c])
+    human.prepare(Memory.from_cases([c]))
     answer = ask(human, c)
     assert answer.text == "I will escalate your case to our billing team." and answer.escalated
     assert "escalate" in answer.note
@@ -34,9 +35,10 @@ def test_human_replays_the_agent_reply_and_reads_its_handoff() -> None:
 
 def test_human_without_a_reference_reply_is_an_error_not_a_blank() -> None:
     c = case()
-    c = type(c)(c.conversation, 0, c.reference.model_copy(update={"reply": None}))
+    silent = c.reference.model_copy(update={"reply": None})
+    c = type(c)(c.conversation.model_copy(update={"references": [silent]}), 0, silent)
     human = HumanVariant()
-    human.prepare([c])
+    human.prepare(Memory.from_cases([c]))
     with pytest.raises(NoHumanReply):
         ask(human, c)
 
@@ -73,7 +75,7 @@ def test_retrieval_answers_from_other_conversations_only(tmp_path: Path) -> None
     bot = RetrievalBot("retrieval", handoff_reply="Passing you on.", history_path=str(history), min_similarity=0.1)
     now = build_cases([conversation("n1", turns=[("customer", "the ebook does not download"), ("agent", "x")]),
                        conversation("n2", turns=[("customer", "zzzz qqqq"), ("agent", "x")])])
-    bot.prepare(now)
+    bot.prepare(Memory.from_cases(now))
     first = ask(bot, now[0])
     assert first.text == "Please sync your eReader and try again." and not first.escalated
     assert "retrieved p1#0" in first.note
@@ -82,15 +84,16 @@ def test_retrieval_answers_from_other_conversations_only(tmp_path: Path) -> None
     # Without a history file it learns from the evaluated data, never from the same conversation.
     loo = RetrievalBot("retrieval", handoff_reply="Passing you on.", min_similarity=0.0)
     same = build_cases(past)
-    loo.prepare(same)
+    loo.prepare(Memory.from_cases(same))
     assert "retrieved p2#0" in ask(loo, same[0]).note
 
 
 def test_retrieval_with_nothing_to_learn_from_is_a_user_error() -> None:
     c = case()
-    c = type(c)(c.conversation, 0, c.reference.model_copy(update={"reply": None}))
+    silent = c.reference.model_copy(update={"reply": None})
+    c = type(c)(c.conversation.model_copy(update={"references": [silent]}), 0, silent)
     with pytest.raises(UserError, match="no past inquiry"):
-        RetrievalBot("retrieval", handoff_reply="x").prepare([c])
+        RetrievalBot("retrieval", handoff_reply="x").prepare(Memory.from_cases([c]))
 
 
 # --- no variant reads the answer key ---------------------------------------------------------
@@ -125,7 +128,7 @@ def bot_log() -> Conversation:
 
 def decisions(variant, conversations: list[Conversation]) -> list[tuple]:
     cases = build_cases(conversations)
-    variant.prepare(cases)
+    variant.prepare(Memory.from_cases(cases))
     answers = [asyncio.run(variant.respond(c.inquiry())) for c in cases
                if not isinstance(variant, RecordedBot) or c.conversation.conversation_id == "bot-log"]
     return [(a.text, a.escalated, a.handoff_kind, a.note) for a in answers]
@@ -167,7 +170,7 @@ def test_human_hands_off_by_tool_call_and_offers_count_when_accepted() -> None:
         "references": [{"turn": 0, "reply": "One moment."}, {"turn": 2, "reply": "[offer] Want a specialist?"}]})
     human = HumanVariant(reader=FakeReader())
     cases = build_cases([conv])
-    human.prepare(cases)
+    human.prepare(Memory.from_cases(cases))
     tool, offer = (ask(human, c) for c in cases)
     assert (tool.escalated, tool.handoff_kind, tool.note) == (True, "handoff", "tool call: transfer_to_human_agents")
     assert (offer.escalated, offer.handoff_kind) == (False, "offer") and "declined" in offer.note
@@ -181,7 +184,17 @@ def test_retrieval_hands_off_when_the_retrieved_reply_does() -> None:
     bot = RetrievalBot("retrieval", handoff_reply="x", min_similarity=0.0, reader=FakeReader(), offer="never")
     now = build_cases([conversation("n1", turns=[("customer", "card stolen"), ("agent", "x")]),
                        conversation("n2", turns=[("customer", "parcel where"), ("agent", "x")]), *past])
-    bot.prepare(now)
+    bot.prepare(Memory.from_cases(now))
     stolen, parcel = ask(bot, now[0]), ask(bot, now[1])
     assert (stolen.escalated, stolen.handoff_kind) == (True, "handoff") and "hand-off phrase" in stolen.note
     assert (parcel.escalated, parcel.handoff_kind) == (False, "offer") and "offer: never" in parcel.note
+
+
+def test_a_bot_memory_holds_the_transcripts_but_no_label() -> None:
+    conv = conversation(turns=[("customer", "Please get me a person"), ("agent", "Transferring you now.")],
+                        should_escalate=True)
+    memory = Memory.from_cases([case(conv)])
+    remembered = memory.cases()[0].reference
+    assert remembered.reply == conv.references[0].reply  # the human's words stay: baselines replay them
+    assert (remembered.should_escalate, remembered.escalation_source, remembered.required_facts) == (None, None, [])
+    assert conv.references[0].should_escalate is True  # the evaluated data keeps its answer key

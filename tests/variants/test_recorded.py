@@ -6,6 +6,7 @@ import pytest
 from fake_reader import FakeReader
 
 from evals.load import build_cases
+from evals.memory import Memory
 from evals.types import Conversation
 from evals.variants.recorded import NoRecordedReply, RecordedBot
 
@@ -29,7 +30,7 @@ def bot(text: str = "", **extra) -> dict:
 def answers(conv: Conversation, **config):
     recorded = RecordedBot("recorded", reader=FakeReader(), **config)
     cases = build_cases([conv])
-    recorded.prepare(cases)
+    recorded.prepare(Memory.from_cases(cases))
     return [asyncio.run(recorded.respond(c.inquiry())) for c in cases]
 
 
@@ -90,7 +91,7 @@ def test_customer_view_shows_the_translation_but_reads_the_written_text() -> Non
         "references": [{"turn": 0}]})
     recorded = RecordedBot("recorded", reader=FakeReader())
     [c] = build_cases([conv], view="customer")
-    recorded.prepare([c])
+    recorded.prepare(Memory.from_cases([c]))
     answer = asyncio.run(recorded.respond(c.inquiry()))
     assert (answer.text, answer.escalated) == ("Ich verbinde Sie", True)
 
@@ -101,6 +102,6 @@ def test_no_bot_turn_before_the_next_customer_turn_is_no_reply() -> None:
         "conversation_id": "log", "language": "en", "references": [{"turn": 0}],
         "turns": [customer("hi"), customer("hello?"), {"role": "agent", "text": "Hi"}, bot("late")]})
     cases = build_cases([conv])
-    recorded.prepare(cases)
+    recorded.prepare(Memory.from_cases(cases))
     with pytest.raises(NoRecordedReply):
         asyncio.run(recorded.respond(cases[0].inquiry()))
