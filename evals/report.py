@@ -6,15 +6,11 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
 
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from evals.aggregate import reply_stats  # noqa: E402
+from evals.aggregate import reply_stats
 
 MOST_DIGITS = 6
 
@@ -237,6 +233,10 @@ def plot(summary: pd.DataFrame, path: Path) -> Path:
 
     Each variant's label carries its n; a too-few estimate is a hollow grey point without
     whiskers, labelled so, because its interval is not to be read."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
     headline = _headline(summary)
     columns = min(len(headline), 5)
     rows = -(-len(headline) // columns)

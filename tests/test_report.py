@@ -4,6 +4,7 @@ import math
 from pathlib import Path
 from types import SimpleNamespace
 
+import matplotlib.pyplot
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,7 +108,7 @@ def test_report_files_carry_n_and_flags(tmp_path: Path, monkeypatch: pytest.Monk
     frame = scores({"human": [0.1, 0.5, 0.9], "bot": list(np.linspace(0, 1, 12))})
     summary = summarise(frame, [MEAN], n_boot=100)
     figures = []
-    monkeypatch.setattr(report.plt, "close", figures.append)  # keep the figure to read its labels
+    monkeypatch.setattr(matplotlib.pyplot, "close", figures.append)  # keep the figure to read its labels
     paths = report.write(summary, replies_for(frame), tmp_path, "t")
     csv = pd.read_csv(tmp_path / "metrics.csv").set_index("variant")
     assert csv.loc["human", "n"] == 3 and bool(csv.loc["human", "too_few"]) and not bool(csv.loc["bot", "too_few"])
