@@ -138,7 +138,8 @@ def _run(rest: list[str]) -> int:
             sys.exit(getattr(cause, "exit_code", 2))
         _err.print(
             f"\nMLflow run {result.parent_run_id} ({len(result.variant_run_ids)} variant runs); "
-            f"report in {result.report_dir}\n"
+            f"report in {result.report_dir}; results folder {result.report_dir / 'results'} "
+            "(read it with evals.EvalResult.load, see docs/results.md)\n"
             f"open the results: mlflow ui --backend-store-uri {cfg.tracking.uri}"
         )
 
