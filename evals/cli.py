@@ -126,7 +126,7 @@ def _run(rest: list[str]) -> int:
         from evals import settings
 
         try:
-            settings.check(cfg)  # a bad override fails before the experiment's heavy imports
+            settings.check(cfg, settings.job_config_folders())  # before the experiment's heavy imports
             from evals import experiment
 
             _err = _stderr_console()

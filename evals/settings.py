@@ -9,8 +9,9 @@ to check (when instantiated), except the few keys this module names.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlparse
 
@@ -107,9 +108,11 @@ SECTION_KEYS = {section: sorted({k.split(".", 1)[1] for k in [*RULES, *OPTIONAL]
 TRUST = _number(-1, 1)  # a minimum Cohen's kappa
 
 
-def check(cfg: DictConfig) -> None:
-    """Raise one `UserError` listing every problem with the run's own keys, or return."""
-    problems = [*_unknown_keys(cfg), *_selections(cfg), *_secret_names(cfg)]
+def check(cfg: DictConfig, config_folders: Sequence[Path] = (CONFIG_DIR,)) -> None:
+    """Raise one `UserError` listing every problem with the run's own keys, or return.
+
+    `config_folders`: where the options an empty selection may choose from are listed from."""
+    problems = [*_unknown_keys(cfg), *_selections(cfg, config_folders), *_secret_names(cfg)]
     for key, rule in RULES.items():
         value = _value(cfg, key)
         if value is _MISSING:
@@ -142,12 +145,12 @@ def _unknown_keys(cfg: DictConfig) -> list[str]:
     return found
 
 
-def _selections(cfg: DictConfig) -> list[str]:
+def _selections(cfg: DictConfig, folders: Sequence[Path]) -> list[str]:
     """`variant` and `scorer` name at least one option; `aggregate.baseline` names a selected variant."""
     found = []
     for group in ("variant", "scorer"):
         if not cfg.get(group):
-            options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+            options = sorted({p.stem for folder in folders for p in (folder / group).glob("*.yaml")})
             found.append(f"{group}: none selected (allowed: {group}=[...] with one or more of {', '.join(options)})")
     variants = list(cfg.get("variant") or {})
     baseline = _value(cfg, "aggregate.baseline")
@@ -155,6 +158,14 @@ def _selections(cfg: DictConfig) -> list[str]:
         found.append(f"aggregate.baseline: {baseline!r} is not a selected variant (allowed: "
                      f"{', '.join(variants) or 'none selected'}, or null for the first one)")
     return found
+
+
+def job_config_folders() -> list[Path]:
+    """Inside a Hydra job: the shipped config folder and a user's own (`--config-dir`)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return [CONFIG_DIR, *(Path(source.path) for source in HydraConfig.get().runtime.config_sources
+                          if source.schema == "file" and Path(source.path) != CONFIG_DIR)]
 
 
 def _secret_names(cfg: DictConfig) -> list[str]:

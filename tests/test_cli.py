@@ -136,3 +136,13 @@ def test_help_and_a_config_error_import_no_heavy_library(args: list[str], tmp_pa
     out = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
                          timeout=120)
     assert out.stderr.splitlines()[-1] == "[]", out.stderr[-2000:]
+
+
+def test_an_empty_selection_lists_a_user_folders_options_too(tmp_path: Path, capsys, monkeypatch) -> None:
+    my_conf = user_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:  # the job exits; Hydra passes it through
+        main(["run", "--config-dir", str(my_conf), "variant=[]", "hydra.run.dir=" + str(tmp_path / "out")])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: variant: none selected") and "mybot" in error and "rules" in error
