@@ -117,7 +117,7 @@ def evaluate(
         "baseline": baseline,
         "scorers": {s.name: scorer_version(s, scores) for s in scorers},
         "metrics": definitions(scorers),
-        "aggregate": {k: v for k, v in stats.items()},
+        "aggregate": dict(stats),
         "error_budget": {"max_error_rate": settings.max_error_rate},
         "redacted_text": settings.redact_text,
         "problems": error_budget_problems(replies, settings.max_error_rate),

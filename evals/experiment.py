@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,8 @@ from evals.errors import UserError
 from evals.load import build_cases, load_conversations, sample_conversations
 from evals.memory import Memory
 from evals.results import EvalResult
-from evals.tables import redact_columns
 from evals.tracking import Tracker, git_commit, latest_kappa
-from evals.types import Case, Scorer, Variant
+from evals.types import Scorer, Variant
 
 
 @dataclass(frozen=True)
@@ -97,9 +96,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         files = result.save(out / "results")
         tracker.log_files("results", files)
         wide = result.wide()
-        dataset_table = cases_table(cases)
-        if options.redact_text:
-            redact_columns(dataset_table, ["inquiry", "reference_reply"])
+        dataset_table = dataset_of(result)
         for variant in variants:
             mine = result.summary[result.summary["variant"] == variant.name]
             table = wide[wide["variant"] == variant.name].reset_index(drop=True)
@@ -127,6 +124,10 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     if result.problems:  # everything is logged; the run is still not one to decide on
         raise ErrorBudgetExceeded("; ".join(result.problems) + f" (all results logged in MLflow run {parent_id})")
     return ExperimentResult(parent_id, run_ids, result, out)
+
+
+DATASET_COLUMNS = ("case_id", "conversation_id", "language", "intent", "inquiry", "reference_reply",
+                   "should_escalate", "escalation_source")
 
 
 class ErrorBudgetExceeded(UserError):
@@ -196,18 +197,11 @@ def _unsure(row: Any) -> float:
     return float(bool(row.too_few) or withheld)
 
 
-def cases_table(cases: Sequence[Case]) -> pd.DataFrame:
-    """The evaluated decision points, as logged for dataset lineage."""
-    return pd.DataFrame({
-        "case_id": [c.case_id for c in cases],
-        "conversation_id": [c.conversation.conversation_id for c in cases],
-        "language": [c.conversation.language for c in cases],
-        "intent": [c.conversation.intent for c in cases],
-        "inquiry": [c.inquiry().last_message for c in cases],
-        "reference_reply": [c.reference_reply for c in cases],
-        "should_escalate": [c.reference.should_escalate for c in cases],
-        "escalation_source": [c.reference.escalation_source for c in cases],
-    })
+def dataset_of(result: EvalResult) -> pd.DataFrame:
+    """The evaluated decision points, as logged for dataset lineage: the results' own rows (already
+    redacted when the texts are), once; every variant answers every decision point."""
+    first = result.replies[result.replies["variant"] == result.variants[0]]
+    return first[list(DATASET_COLUMNS)].reset_index(drop=True)
 
 
 def _progress(console: Console) -> Progress:

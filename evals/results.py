@@ -35,8 +35,6 @@ from evals.errors import UserError
 FORMAT = 1
 TABLES = ("replies", "scores", "summary", "differences")
 MANIFEST = "manifest.json"
-# Columns every replies table has, in this order; variants may add pii_<kind> counts after them.
-REPLY_KEY = ("variant", "case_id")
 
 
 @dataclass(frozen=True)
