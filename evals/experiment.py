@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from evals import api, report, settings, trust
+from evals import api, report, schemas, settings, trust
 from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, reply_stats
 from evals.cache import ReplyCache
 from evals.config import INSTALLED, PROJECT_ROOT
@@ -51,6 +51,7 @@ def build(group: Mapping[str, Any], kind: str) -> list[Any]:
 def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     """The Hydra adapter: config -> `evals.evaluate` -> results folder, MLflow runs, report, terminal."""
     settings.check(cfg)  # a bad override fails here, before any data is read or MLflow run made
+    schemas.check(cfg)  # and a bad key or value of a variant, scorer, dataset, judge or price
     console = console or Console(stderr=True)
     data_cfg = cfg.dataset
     loaded = load_conversations(data_cfg.path, on_error=data_cfg.on_error)

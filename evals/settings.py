@@ -2,8 +2,8 @@
 
 A bad override (`replay.view=foo`, `seed=abc`, `+frobnicate=1`) becomes one `UserError` line naming
 the key, the value and what is allowed, instead of a silent default or a traceback deep in a stage.
-The contents of the `variant`, `scorer`, `dataset`, `judge` and `prices` groups are their components'
-to check (when instantiated), except the few keys this module names.
+The contents of the `variant`, `scorer`, `dataset`, `judge` and `prices` groups are checked against
+their schemas by `evals.schemas` (which imports the components), except the few keys this module names.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def check(cfg: DictConfig, config_folders: Sequence[Path] = (CONFIG_DIR,)) -> No
     """Raise one `UserError` listing every problem with the run's own keys, or return.
 
     `config_folders`: where the options an empty selection may choose from are listed from."""
-    problems = [*_unknown_keys(cfg), *_selections(cfg, config_folders), *_secret_names(cfg)]
+    problems = [*_unknown_keys(cfg), *_unset(cfg), *_selections(cfg, config_folders), *_secret_names(cfg)]
     for key, rule in RULES.items():
         value = _value(cfg, key)
         if value is _MISSING:
@@ -143,6 +143,12 @@ def _unknown_keys(cfg: DictConfig) -> list[str]:
         found += [f"{section}.{key}: unknown key (value {node[key]!r}; known keys: "
                   f"{', '.join(SECTION_KEYS[section])})" for key in node if key not in SECTION_KEYS[section]]
     return found
+
+
+def _unset(cfg: DictConfig) -> list[str]:
+    """Values a config leaves for the user to give (`???`), such as `dataset.path` of `dataset=file`."""
+    return [f"{key}: missing (set it on the command line: {key}=...)" for key in sorted(OmegaConf.missing_keys(cfg))
+            if not key.startswith("hydra.")]
 
 
 def _selections(cfg: DictConfig, folders: Sequence[Path]) -> list[str]:

@@ -50,6 +50,8 @@ class PythonBot:
         self.name = name
         self.target = target
         self.kwargs = dict(kwargs or {})
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise UserError(f"variant {name}: concurrency must be a whole number >= 1, got {concurrency!r}")
         self.concurrency = concurrency
         self.cache = cache
         self.detector = HandoffDetector()
