@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evals.commands import COMMANDS
 from evals.config import CONFIG_DIR, register_resolvers
 
 if TYPE_CHECKING:
@@ -76,8 +78,22 @@ def _command(args: list[str]) -> int:
         return _validate(rest)
     if command == "agree":
         return _agree(rest)
+    if command in COMMANDS:
+        return _subcommand(command, rest)
     _fail(f"unknown command '{command}' (use run, validate or agree; see chatbot-evals --help)")
     return 2
+
+
+def _subcommand(command: str, rest: list[str]) -> int:
+    import importlib
+
+    from evals.errors import UserError
+
+    try:
+        return int(importlib.import_module(f"evals.commands.{command}").main(rest))
+    except UserError as exc:
+        _fail(exc)
+        return exc.exit_code
 
 
 def _validate(rest: list[str]) -> int:
@@ -101,8 +117,10 @@ def _validate(rest: list[str]) -> int:
 
 
 def _run(rest: list[str]) -> int:
+    from unittest.mock import patch
+
     import hydra
-    from hydra.errors import InstantiationException
+    from hydra.errors import HydraException, InstantiationException
     from omegaconf import DictConfig
 
     from evals import signals
@@ -135,6 +153,7 @@ def _run(rest: list[str]) -> int:
             # Hydra wraps a component's own UserError in three lines; the user needs its one line
             cause = exc.__cause__ if isinstance(exc.__cause__, UserError) else exc
             _fail(cause)
+            _drop_if_empty(Path(cfg.output_dir))
             sys.exit(getattr(cause, "exit_code", 2))
         _err.print(
             f"\nMLflow run {result.parent_run_id} ({len(result.variant_run_ids)} variant runs); "
@@ -144,12 +163,57 @@ def _run(rest: list[str]) -> int:
         )
 
     sys.argv = ["chatbot-evals run", *rest]
+    # Hydra prints its own errors (a bad override, an unknown option) over several lines and exits 1;
+    # with HYDRA_FULL_ERROR it raises them instead, and they become one line here, exit 2.
     try:
-        with signals.sigterm_unwinds():
+        with signals.sigterm_unwinds(), patch.dict(os.environ, HYDRA_FULL_ERROR="1"):
             job()
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: runs are closed as KILLED; one line, no traceback
         return signals.report(exc)
+    except HydraException as exc:
+        _fail(_one_line(exc, rest))
+        return 2
     return 0
+
+
+def _drop_if_empty(folder: Path) -> None:
+    """A run stopped by a mistake before it wrote anything leaves no folder behind: Hydra made it for the
+    job, with nothing in it but an empty log."""
+    import shutil
+
+    if folder.is_dir() and all(p.suffix == ".log" and p.stat().st_size == 0 for p in folder.iterdir()):
+        shutil.rmtree(folder)
+        if folder.parent.is_dir() and not any(folder.parent.iterdir()):
+            folder.parent.rmdir()  # the day's folder, when this was its only run
+
+
+def _one_line(exc: BaseException, rest: list[str]) -> str:
+    """Hydra's report of a bad override or option, with its reason and the allowed options, in one line."""
+    from hydra.errors import MissingConfigException
+    from omegaconf.errors import OmegaConfBaseException
+
+    lines = [line.strip() for line in str(exc).split("\nConfig search path")[0].split("\nAvailable options")[0]
+             .splitlines() if line.strip()]
+    text = lines[0].rstrip(".")
+    if isinstance(exc.__cause__, OmegaConfBaseException):
+        text += f": {str(exc.__cause__).splitlines()[0]}"
+    text += f" ({' '.join(lines[1:])})" if lines[1:] else ""
+    missing = getattr(exc, "missing_cfg_file", None) if isinstance(exc, MissingConfigException) else None
+    if missing and "/" in missing:
+        group = missing.rsplit("/", 1)[0]
+        options = sorted({p.stem for folder in _config_folders(rest) for p in (folder / group).glob("*.yaml")})
+        text += f"; allowed in {group}: {', '.join(options) or 'none'}"
+    return text
+
+
+def _config_folders(rest: list[str]) -> list[Path]:
+    """The shipped config folder and the user's own (`--config-dir DIR`)."""
+    folders, args = [CONFIG_DIR], iter(rest)
+    for arg in args:
+        flag, equals, value = arg.partition("=")
+        if flag in ("--config-dir", "-cd"):
+            folders.append(Path(value if equals else next(args, "")).resolve())
+    return folders
 
 
 def _config_dir_problem(rest: list[str]) -> str | None:
@@ -175,17 +239,17 @@ def _run_help(rest: list[str]) -> str | None:
     flag or override this does not handle, None, and Hydra answers instead.
     """
     import string
-    from pathlib import Path
 
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf, flag_override
 
-    folders, overrides = [CONFIG_DIR], []
+    folders, overrides = _config_folders(rest), []
     args = iter(rest)
     for arg in args:
-        flag, equals, value = arg.partition("=")
+        flag, equals, _ = arg.partition("=")
         if flag in ("--config-dir", "-cd"):
-            folders.append(Path(value if equals else next(args, "")).resolve())
+            if not equals:
+                next(args, None)  # the folder, read by _config_folders
         elif arg.startswith("hydra.") or arg.startswith("-") and arg not in ("-h", "--help"):
             return None
         elif arg not in ("-h", "--help"):

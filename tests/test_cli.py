@@ -146,3 +146,28 @@ def test_an_empty_selection_lists_a_user_folders_options_too(tmp_path: Path, cap
     assert exited.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: variant: none selected") and "mybot" in error and "rules" in error
+
+
+@pytest.mark.parametrize(("override", "says"), [
+    ("variant.rules.concurrency=-1", "error: Could not override 'variant.rules.concurrency': Key 'concurrency' is "
+     "not in struct (To append to your config use +variant.rules.concurrency=-1)"),
+    ("variant=[nosuch]", "error: In 'config': Could not load 'variant/nosuch'; allowed in variant: http, human,"),
+    ("dataset=nosuch", "error: In 'config': Could not find 'dataset/nosuch'; allowed in dataset: bitext, file, "
+     "wmt24_chat"),
+    ("++x", "error: Error parsing override '++x' (missing EQUAL at '<EOF>'"),
+    ("+variant.rules.frobnicate=1", "error: variant.rules.frobnicate: unknown key (known keys: person_requests,"),
+    ("dataset=file", "error: dataset.path: missing (set it on the command line: dataset.path=...)"),
+])
+def test_a_bad_override_of_any_kind_is_one_line_exit_2_and_no_mlflow_run(override: str, says: str, tmp_path: Path,
+                                                                          capsys, monkeypatch) -> None:
+    """Hydra's own errors (composition, parsing, unknown options) as well as the schemas' are one line."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    try:
+        code = main(["run", override, f"tracking.uri=sqlite:///{tmp_path}/m.db", f"hydra.run.dir={tmp_path}/out"])
+    except SystemExit as exited:  # an error inside the job ends it; Hydra passes the exit through
+        code = exited.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(says) and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "m.db").exists() and not (tmp_path / "out").exists()  # no run, no empty folder
