@@ -8,8 +8,9 @@ bootstrap resamples whole conversations.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,10 +49,33 @@ def metric_specs(scorers: Sequence[Scorer]) -> list[MetricSpec]:
     return specs
 
 
-def definitions(scorers: Sequence[Scorer]) -> list[dict[str, str]]:
-    """The metric declarations as plain records, for the results manifest."""
+def definitions(scorers: Sequence[Scorer]) -> list[dict[str, Any]]:
+    """The metric declarations as plain records, for the results manifest: enough to recompute every
+    metric from the scores table alone (a ratio's label weights included)."""
     return [{"name": s.name, "scorer": s.scorer, "kind": "mean" if s.ratio is None else "ratio",
-             "direction": s.direction, "counts": s.counts, "label": s.label} for s in metric_specs(scorers)]
+             "direction": s.direction, "counts": s.counts, "label": s.label,
+             **({"numerator": s.ratio.numerator, "denominator": s.ratio.denominator} if s.ratio else {})}
+            for s in metric_specs(scorers)]
+
+
+def specs_from(records: Sequence[Mapping[str, Any]]) -> list[MetricSpec]:
+    """`definitions` read back (from a results manifest) as metric specs."""
+    specs = []
+    for r in records:
+        ratio = None
+        if r["kind"] == "ratio":
+            if "numerator" not in r:
+                raise ValueError(f"metric {r['name']}: no ratio definition (results written before they were kept)")
+            ratio = Ratio(dict(r["numerator"]), dict(r["denominator"]), r["direction"], r["counts"], r["label"])
+        specs.append(MetricSpec(r["name"], r["scorer"], ratio, r["direction"], r["counts"], r["label"]))
+    return specs
+
+
+def _specs(metrics: Sequence[Scorer] | Sequence[MetricSpec]) -> list[MetricSpec]:
+    """Scorers' declared metrics, or metric specs as given (e.g. read back from a results folder)."""
+    if all(isinstance(m, MetricSpec) for m in metrics):
+        return list(metrics)  # type: ignore[arg-type]
+    return metric_specs(metrics)  # type: ignore[arg-type]
 
 
 # A ratio with fewer rows than this in its denominator gets no confident interval (aggregate.min_n).
@@ -77,7 +101,7 @@ class _Sums:
 
 def summarise(
     scores: pd.DataFrame,
-    scorers: Sequence[Scorer],
+    scorers: Sequence[Scorer] | Sequence[MetricSpec],
     n_boot: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -91,7 +115,7 @@ def summarise(
     interval is not to be trusted) and `undefined_share` (resamples in which the ratio had no
     denominator; above `max_undefined` the interval is withheld as NaN).
     """
-    specs = metric_specs(scorers)
+    specs = _specs(scorers)
     rows = []
     for variant, frame in scores.groupby("variant", sort=False):
         sums = _per_conversation_sums(frame, specs)
@@ -122,7 +146,7 @@ DIFF_COLUMNS = ["variant", "baseline", "metric", "diff", "ci_low", "ci_high", "w
 
 def paired_differences(
     scores: pd.DataFrame,
-    scorers: Sequence[Scorer],
+    scorers: Sequence[Scorer] | Sequence[MetricSpec],
     baseline: str,
     n_boot: int = 1000,
     confidence: float = 0.95,
@@ -139,7 +163,7 @@ def paired_differences(
     compared with the next variant that has one (`fallback_from` names the wanted baseline,
     `fallback_reason` says why), never left as a silent row of n/a.
     """
-    specs = metric_specs(scorers)
+    specs = _specs(scorers)
     variants = list(dict.fromkeys(scores["variant"]))
     sums = {v: _per_conversation_sums(scores[scores["variant"] == v], specs) for v in variants}
     order = [baseline, *(v for v in variants if v != baseline)]

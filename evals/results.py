@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from evals.aggregate import MetricSpec, specs_from
 from evals.errors import UserError
 
 FORMAT = 1
@@ -57,9 +58,15 @@ class EvalResult:
         return self.manifest.get("baseline")
 
     @property
-    def metrics(self) -> list[dict[str, str]]:
-        """Metric definitions: name, scorer, kind (mean/ratio), direction, counts, label."""
+    def metrics(self) -> list[dict[str, Any]]:
+        """Metric definitions: name, scorer, kind (mean/ratio), direction, counts, label; a ratio's
+        `numerator` and `denominator` label weights."""
         return list(self.manifest.get("metrics", []))
+
+    def metric_specs(self) -> list[MetricSpec]:
+        """The metrics as `evals.aggregate` computes them, from the manifest alone: to recompute a
+        summary or a paired difference on other rows (another run, a slice) without the scorers."""
+        return specs_from(self.metrics)
 
     @property
     def scorer_versions(self) -> dict[str, str]:

@@ -211,6 +211,42 @@ def load_results(uri: str, run_id: str) -> tuple[str, EvalResult]:
         return parent.info.experiment_id, EvalResult.load(folder)
 
 
+RELEASED_TAG = "evals.released"  # set to "true" on a parent run by `chatbot-evals release`
+
+
+def find_run(uri: str, experiment: str, *, name: str | None = None, tag: tuple[str, str] | None = None) -> str | None:
+    """The newest finished parent run of `experiment` with this run name or tag (key, value); None if none."""
+    from evals.errors import UserError
+
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise UserError(f"no MLflow store at {uri} (give the one `chatbot-evals run` used)")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise UserError(f"no MLflow experiment '{experiment}' in {uri}")
+    filters = ["attributes.status = 'FINISHED'"]
+    if name is not None:
+        filters.append(f"attributes.run_name = '{_quoted(name)}'")
+    if tag is not None:
+        filters.append(f"tags.`{tag[0]}` = '{_quoted(tag[1])}'")
+    runs = client.search_runs([found.experiment_id], " and ".join(filters), order_by=["attributes.start_time DESC"],
+                              max_results=50)
+    return next((r.info.run_id for r in runs if "mlflow.parentRunId" not in r.data.tags), None)
+
+
+def _quoted(text: str) -> str:
+    from evals.errors import UserError
+
+    if "'" in text or "`" in text:
+        raise UserError(f"{text!r}: a run name or tag to search for cannot hold ' or `")
+    return text
+
+
+def set_run_tag(uri: str, run_id: str, key: str, value: str) -> None:
+    mlflow.MlflowClient(tracking_uri=uri).set_tag(run_id, key, value)
+
+
 def log_agreement(uri: str, experiment_id: str, tags: Mapping[str, str],
                   metrics: Mapping[str, float], folder: Path) -> str:
     """One run named `agreement` beside the evaluated run, with every file under `folder`."""

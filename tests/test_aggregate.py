@@ -198,3 +198,20 @@ def test_reply_stats_counts_language_mismatches() -> None:
     replies = pd.DataFrame({"variant": ["a", "a", "b"], "error": [None, None, None], "escalated": [False] * 3,
                             "latency_s": [0.1] * 3, "language_mismatch": [True, False, None]})
     assert reply_stats(replies)["language_mismatch"].to_dict() == {"a": 1, "b": 0}
+
+
+def test_metrics_recomputed_from_their_written_definitions_equal_the_scorers_own() -> None:
+    """The manifest's definitions (through JSON, as a results folder keeps them) are enough to recompute
+    every metric and paired difference without the scorer objects."""
+    import json
+
+    from evals.aggregate import definitions, specs_from
+
+    rng = np.random.default_rng(3)
+    labels = ["correct_handoff", "missed", "premature", "correct_containment"]
+    scores = escalation_frame({v: list(rng.choice(labels, 40)) for v in ("human", "bot")})
+    scorers = [EscalationScorer()]
+    specs = specs_from(json.loads(json.dumps(definitions(scorers))))
+    pd.testing.assert_frame_equal(summarise(scores, specs, n_boot=200), summarise(scores, scorers, n_boot=200))
+    pd.testing.assert_frame_equal(paired_differences(scores, specs, "human", n_boot=200),
+                                  paired_differences(scores, scorers, "human", n_boot=200))
