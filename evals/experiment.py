@@ -79,7 +79,9 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         raise UserError(f"trust.{unknown[0]}: no scorer '{unknown[0]}' in this run "
                         f"(scorers: {', '.join(sorted(names))})")
     commit = None if INSTALLED else git_commit(PROJECT_ROOT)  # an installed package is no checkout
-    tags = {"dataset": data_cfg.name, **({"mlflow.source.git.commit": commit} if commit else {})}
+    digest = config_digest(config)
+    tags = {"dataset": data_cfg.name, "evals.config_digest": digest,
+            **({"mlflow.source.git.commit": commit} if commit else {})}
     tracker = Tracker(cfg.tracking.uri, cfg.experiment, cfg.tracking.artifact_root)
     cache = ReplyCache(cfg.replay.cache) if cfg.replay.cache else None
     options = api.Settings(
@@ -90,7 +92,8 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         extra={**api.manifest_config(config), "rows_skipped": [str(s) for s in loaded.skipped]})
     out = Path(cfg.output_dir)
     run_ids: dict[str, str] = {}
-    with tracker.experiment_run(cfg.run_name or data_cfg.name, config, tags) as parent_id:
+    run_name = cfg.run_name or f"{'+'.join(v.name for v in variants)} · {data_cfg.name} · {digest}"
+    with tracker.experiment_run(run_name, config, tags) as parent_id:
         with _progress(console) as progress:
             result = api.evaluate(cases, variants, scorers, options, memory=Memory.of(conversations, cfg.replay.view),
                                   cache=cache, dataset_name=data_cfg.name, on_progress=_bars(progress))
@@ -116,6 +119,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         verdicts = trust.assess(minimums, result.scorer_versions,
                                 lambda scorer, version: latest_kappa(tracker.experiment_id, scorer, version))
         tracker.set_tags({f"trust.{t.scorer}": t.status for t in verdicts}
+                         | {"mlflow.note.content": report.description(result.summary, wide, result.differences)}
                          | {"evals.dataset_digest": result.manifest["dataset"]["digest"]}
                          | ({"evals.error_budget": "exceeded"} if result.problems else {}))
     report.print_comparison(result.summary, wide, console)
@@ -196,6 +200,17 @@ def _unsure(row: Any) -> float:
     """1.0 when an estimate exists but no interval can be trusted: n < min_n, or the CI was withheld."""
     withheld = pd.notna(getattr(row, "value", getattr(row, "diff", None))) and pd.isna(row.ci_low)
     return float(bool(row.too_few) or withheld)
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """Six hex digits naming what was evaluated and how: the same settings give the same digest, whatever
+    the output folder, run name or tracking store."""
+    import hashlib
+    import json
+
+    kept = {k: v for k, v in api.manifest_config(config)["config"].items()
+            if k not in ("output_dir", "run_name", "experiment", "tracking")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:6]
 
 
 def dataset_of(result: EvalResult) -> pd.DataFrame:

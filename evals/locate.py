@@ -3,8 +3,9 @@
     runs/hydra/2026-12-01/12-00-00-000000/results    a results folder (or the run folder holding one)
     2b818e28b1c0458eb33b7e35fb30d12c                 an MLflow parent run id
     released                                         the newest run marked by `chatbot-evals release`
-    tag:team=payments                                the newest run with this tag
-    wmt24_chat                                       the newest run with this name
+    tag:dataset=wmt24_chat                           the newest run with this tag
+    "human+rules · wmt24_chat · f3d918"              the newest run with this name (as MLflow shows it,
+                                                     or the run_name you gave)
     ...#rules                                        any of these, one variant of it
 
 Names, tags and `released` are searched in one MLflow experiment, newest finished parent run first.

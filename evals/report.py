@@ -221,6 +221,15 @@ def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: 
     return "\n".join(lines)
 
 
+def description(summary: pd.DataFrame, replies: pd.DataFrame, diffs: pd.DataFrame | None = None) -> str:
+    """The headline table in Markdown, for the MLflow run's description: what a reader sees first."""
+    columns, rows = _rows(summary, replies)
+    lines = ["Estimates with 95% CIs (resampling whole conversations) and n.", "", *_md_table(columns, rows)]
+    warned = baseline_warnings(diffs) if diffs is not None and not diffs.empty else []
+    lines += [""] + [f"> **Warning:** {line}." for line in warned] if warned else []
+    return "\n".join(lines + ["", "Full report: the `report/` artifacts; every table: `results/` (docs/results.md)."])
+
+
 def _language_slices(replies: pd.DataFrame) -> pd.DataFrame | None:
     scored = [c for c in ("escalation", "accuracy", "empathy") if c in replies.columns]
     if not scored or replies["language"].nunique() < 2:

@@ -183,6 +183,17 @@ class Tracker:
         mlflow.set_tags(dict(tags))
 
 
+def log_summary_run(uri: str, experiment: str, name: str, tags: Mapping[str, str], files: Sequence[Path]) -> str:
+    """A run beside an experiment's evaluation runs that holds a summary of them (a sweep's), as files."""
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    experiment_id = found.experiment_id if found else mlflow.create_experiment(experiment)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=dict(tags)) as run:
+        for path in files:
+            mlflow.log_artifact(str(path))
+        return run.info.run_id
+
+
 # --- agreement with human labels (evals/agreement.py, `chatbot-evals agree`) -----------------
 
 

@@ -98,8 +98,12 @@ def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:
     _, client = run_job(tmp_path, "--multirun", "variant=human,rules", "sample.conversations=10",
                         "scorer=[escalation]")
     parents, children = runs_of(client)
-    assert len(parents) == 2
+    assert sorted(p.info.run_name.split(" · ")[0] for p in parents) == ["human", "rules", "sweep summary"]
     assert sorted(c.info.run_name for c in children) == ["human", "rules"]
+    [summary] = [p for p in parents if p.info.run_name == "sweep summary"]  # one table across the sweep
+    assert "| job | variant | hand-off F1 |" in summary.data.tags["mlflow.note.content"]
+    assert {a.path for a in client.list_artifacts(summary.info.run_id)} == {"sweep_summary.csv",
+                                                                            "sweep_summary.md"}
 
 
 def test_skipped_rows_are_counted_logged_and_reported(tmp_path: Path) -> None:
