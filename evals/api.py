@@ -10,6 +10,7 @@ Hydra, MLflow, the terminal and the report are adapters around this function (ev
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import importlib.metadata
 import inspect
@@ -22,8 +23,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, definitions, paired_differences, summarise
 from evals.cache import ReplyCache
+from evals.consistency import consistency
 from evals.errors import UserError
 from evals.load import build_cases, load_conversations
 from evals.memory import Memory
@@ -52,6 +56,8 @@ class Settings:
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE  # share of failed replies a variant may have
     time_budget_s: float | None = None  # no new inquiry is asked after this long
     redact_text: bool = True  # store inquiry, reference and reply texts with PII replaced
+    repeats: int = 1  # trials per decision point; above 1, consistency (pass@k, pass^k) is reported
+    pass_threshold: float = 0.5  # a trial passes a score at or above this (escalation: 1 correct, 0 not)
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in the manifest as is (e.g. config)
 
 
@@ -91,6 +97,10 @@ def evaluate(
     if settings.baseline is not None and settings.baseline not in names:
         raise UserError(f"baseline '{settings.baseline}' is not one of the variants ({', '.join(names)})")
     memory = memory or Memory.from_cases(cases)
+    points, digest = len(cases), dataset_digest(cases)
+    if settings.repeats < 1:
+        raise UserError(f"repeats must be at least 1, got {settings.repeats}")
+    cases = [dataclasses.replace(c, repeat=r) for c in cases for r in range(settings.repeats)]
     for scorer in scorers:
         if hasattr(scorer, "prepare"):  # judges: check their key, share the reply cache
             scorer.prepare(cache)
@@ -101,6 +111,11 @@ def evaluate(
     stats = dict(n_boot=settings.bootstrap, confidence=settings.confidence, seed=settings.seed,
                  min_n=settings.min_n, max_undefined=settings.max_undefined)
     summary = summarise(score_table, scorers, **stats)
+    if settings.repeats > 1:
+        trials = {c.case_id: c.decision_point for c in cases}
+        headline = {s.name: getattr(s, "label", "") or s.name for s in scorers}  # not companion scores
+        summary = pd.concat([summary, consistency(score_table, trials, settings.repeats, settings.pass_threshold,
+                                                  headline, **stats)], ignore_index=True)
     baseline = settings.baseline or names[0]
     differences = paired_differences(score_table, scorers, baseline, **stats)
     table = replies_table(cases, replies, redact=settings.redact_text)
@@ -110,9 +125,11 @@ def evaluate(
         "harness": _harness_version(),
         "created": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started, 3),
-        "dataset": {"name": dataset_name or source, "source": source, "digest": dataset_digest(cases),
+        "dataset": {"name": dataset_name or source, "source": source, "digest": digest,
                     "conversations": len(set(conversation_of.values())),
-                    "decision_points": len(cases)},
+                    "decision_points": points},
+        "repeats": settings.repeats,
+        "pass_threshold": settings.pass_threshold,
         "variants": names,
         "baseline": baseline,
         "scorers": {s.name: scorer_version(s, scores) for s in scorers},
@@ -188,8 +205,11 @@ async def _run(cases: Sequence[Case], variants: Sequence[Variant], scorers: Sequ
                 replies = await replay(variant, cases, settings.concurrency, on_reply=count, cache=cache,
                                        deadline=deadline)
                 all_replies.extend(replies)
-                for scorer in whole:
-                    scores.extend(await scorer.score_many(cases, replies))
+                for scorer in whole:  # each trial of a repeated replay is a conversation of its own
+                    for trial in range(settings.repeats):
+                        mine = {c.case_id for c in cases if c.repeat == trial}
+                        scores.extend(await scorer.score_many([c for c in cases if c.case_id in mine],
+                                                              [r for r in replies if r.case_id in mine]))
                 if batched:
                     pending.append(loop.run_in_executor(worker, _score_batches, batched, cases, replies,
                                                         variant.name, progress))

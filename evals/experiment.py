@@ -89,6 +89,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         seed=cfg.seed, **_limits(cfg), baseline=cfg.aggregate.get("baseline"),
         max_error_rate=cfg.replay.get("max_error_rate", api.DEFAULT_MAX_ERROR_RATE),
         time_budget_s=cfg.replay.get("time_budget_s"), redact_text=cfg.get("results", {}).get("redact_text", True),
+        repeats=cfg.replay.get("repeats", 1), pass_threshold=cfg.replay.get("pass_threshold", 0.5),
         extra={**api.manifest_config(config), "rows_skipped": [str(s) for s in loaded.skipped]})
     out = Path(cfg.output_dir)
     run_ids: dict[str, str] = {}
@@ -192,7 +193,7 @@ def metrics_of(summary: pd.DataFrame) -> dict[str, float]:
         metrics[f"{row.metric}_too_few"] = _unsure(row)
         metrics[f"{row.metric}_undefined_share"] = row.undefined_share
         scorer = row.metric.split(".")[0]
-        metrics[f"{scorer}.unscored"] = row.unscored
+        metrics.setdefault(f"{scorer}.unscored", row.unscored)  # its own rows first, then pass_at_k ones
     return metrics
 
 
@@ -216,7 +217,8 @@ def config_digest(config: Mapping[str, Any]) -> str:
 def dataset_of(result: EvalResult) -> pd.DataFrame:
     """The evaluated decision points, as logged for dataset lineage: the results' own rows (already
     redacted when the texts are), once; every variant answers every decision point."""
-    first = result.replies[result.replies["variant"] == result.variants[0]]
+    replies = result.replies
+    first = replies[(replies["variant"] == result.variants[0]) & (replies["repeat"] == 0)]
     return first[list(DATASET_COLUMNS)].reset_index(drop=True)
 
 

@@ -86,6 +86,8 @@ RULES: dict[str, Rule] = {
     "replay.concurrency": _whole(1),
     "replay.cache": _or_null(_TEXT),
     "replay.max_error_rate": _number(0, 1),
+    "replay.repeats": _whole(1),
+    "replay.pass_threshold": _number(0, 1),
     "replay.time_budget_s": _or_null(Rule("a number of seconds > 0", lambda v: isinstance(v, (int, float))
                                           and not isinstance(v, bool) and math.isfinite(v) and v > 0)),
     "results.redact_text": Rule("true or false", lambda v: isinstance(v, bool)),
@@ -99,7 +101,8 @@ RULES: dict[str, Rule] = {
     "dataset.on_error": _one_of(*get_args(OnError)),
 }
 OPTIONAL = {"aggregate.min_n", "aggregate.max_undefined", "aggregate.baseline", "trust",  # code has defaults
-            "replay.max_error_rate", "replay.time_budget_s", "results.redact_text"}
+            "replay.max_error_rate", "replay.time_budget_s", "results.redact_text", "replay.repeats",
+            "replay.pass_threshold"}
 CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking", "results")  # every key of these is known here
 GROUPS = ("dataset", "variant", "scorer", "judge", "prices")  # their contents belong to their components
 TOP_LEVEL = sorted({key.split(".")[0] for key in RULES} | set(GROUPS) | {"trust"})

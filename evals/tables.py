@@ -28,8 +28,10 @@ def replies_table(cases: Sequence[Case], replies: Sequence[Reply], redact: bool 
         "case_id": pd.Series([c.case_id for c in rows], dtype=object),
         "conversation_id": pd.Series([c.conversation.conversation_id for c in rows], dtype=object),
         "turn": pd.Series([c.turn_index for c in rows], dtype="int64"),
+        "repeat": pd.Series([c.repeat for c in rows], dtype="int64"),  # the trial, with replay.repeats
         "language": pd.Series([c.conversation.language for c in rows], dtype=object),
         "intent": pd.Series([c.conversation.intent for c in rows], dtype=object),
+        "channel": pd.Series([c.conversation.channel for c in rows], dtype=object),  # for slices (--by channel)
         "inquiry": pd.Series([c.inquiry().last_message for c in rows], dtype=object),
         "reference_reply": pd.Series([c.reference_reply for c in rows], dtype=object),
         "should_escalate": pd.Series([c.reference.should_escalate for c in rows], dtype="boolean"),

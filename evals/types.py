@@ -274,10 +274,18 @@ class Case:
     turn_index: int
     reference: Reference
     view: View = "agent"
+    repeat: int = 0  # which trial of this decision point (replay.repeats); the first is 0
+
+    @property
+    def decision_point(self) -> str:
+        """`<conversation_id>#<customer turn index>`: the same for every trial of this point."""
+        return f"{self.conversation.conversation_id}#{self.turn_index}"
 
     @property
     def case_id(self) -> str:
-        return f"{self.conversation.conversation_id}#{self.turn_index}"
+        """The decision point, and `~<trial>` from the second trial on (the first keeps the plain id, so a
+        run with repeats pairs with one without)."""
+        return self.decision_point + (f"~{self.repeat + 1}" if self.repeat else "")
 
     @property
     def reply_language(self) -> str:
@@ -312,6 +320,7 @@ class Case:
             language=self.reply_language,
             channel=self.conversation.channel,
             history=self.history(),
+            repeat=self.repeat,
         )
 
 
@@ -324,6 +333,7 @@ class Inquiry:
     language: str
     channel: str | None
     history: tuple[Turn, ...]
+    repeat: int = 0  # the trial (replay.repeats): a bot that takes a seed may vary it with this
 
     @property
     def last_message(self) -> str:

@@ -42,7 +42,9 @@ BAD = [
     ("tracking.uri=sqlite://m.db", ["tracking.uri", "'sqlite://m.db'", "sqlite:///path.db"]),
     ("+frobnicate=1", ["frobnicate: unknown key", "value 1", "replay, results, run_name, sample"]),
     ("+replay.views=agent", ["replay.views: unknown key", "'agent'",
-     "cache, concurrency, decision_points, max_error_rate, time_budget_s, view"]),
+     "cache, concurrency, decision_points, max_error_rate, pass_threshold, repeats, time_budget_s, view"]),
+    ("replay.repeats=0", ["replay.repeats", "0", "whole number >= 1"]),
+    ("replay.pass_threshold=2", ["replay.pass_threshold", "2", "[0, 1]"]),
     ("+trust.judge_empathy=high", ["trust.judge_empathy", "'high'", "[-1, 1]"]),
 ]
 

@@ -109,6 +109,8 @@ class OpenAIChatBot:
     async def respond(self, inquiry: Inquiry) -> Answer:
         messages, redacted = self.messages(inquiry)
         request: dict[str, Any] = {"model": self.model, "messages": messages, **self.params}
+        if inquiry.repeat and request["seed"] is not None:  # each trial of a repeated replay: its own sample
+            request["seed"] += inquiry.repeat
         if self.handoff == "tool":
             request["tools"] = [TRANSFER_TOOL]
         estimate = sum(len(m["content"]) for m in messages) // 4 + int(self.params["max_tokens"])
