@@ -356,7 +356,7 @@ def run_agreement(
             f"no overlapping replies: {in_run} of {len(frame)} labels match a (case_id, variant) of "
             f"the run, and none has a verdict from a compared scorer "
             f"(compared: {', '.join(f'{s}={c}' for s, c in pairs.items()) or 'none'})")
-    versions = {s: _version(result, s) for s in pairs}
+    versions = {s: result.version_of(s) for s in pairs}
     return AgreementResult(table, confusion,
                            pd.DataFrame(left, columns=["scorer", "criterion", "reason", "replies"]),
                            dict(pairs), sources, versions, reviewers, labelled_counts, notes,
@@ -391,15 +391,6 @@ def _compared(
     scorer = np.array([code for _, code, _, _ in kept], dtype=int)
     n_reviewers = len({who for *_, whos in kept for who in whos})
     return Compared(scorer, consensus, humans, level, n_reviewers)
-
-
-def _version(result: EvalResult, scorer: str) -> str:
-    """The version a release gate will look up: the manifest's (what `trust` reads), else the scores'."""
-    versions = result.scorer_versions
-    if scorer in versions:
-        return versions[scorer]
-    found = sorted({str(v) for v in result.scores_of(scorer)["version"].dropna()})
-    return ",".join(found) if found else "offline"
 
 
 # ---------------------------------------------------------------------------------------------

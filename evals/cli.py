@@ -49,7 +49,7 @@ def _stderr_console() -> Console:
 
     console = Console(stderr=True)
     if not console.is_terminal:  # logs and CI: rich's 80-column default would wrap every interval
-        console = Console(stderr=True, width=120)
+        console = Console(stderr=True, width=100)
     return console
 
 

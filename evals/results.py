@@ -72,6 +72,13 @@ class EvalResult:
     def scorer_versions(self) -> dict[str, str]:
         return dict(self.manifest.get("scorers", {}))
 
+    def version_of(self, scorer: str) -> str:
+        """A score's version: the manifest's (a companion score has its scorer's), else what its rows say."""
+        found = version_in(scorer, self.scorer_versions)
+        if found is None:
+            found = ",".join(sorted({str(v) for v in self.scores_of(scorer)["version"].dropna()})) or None
+        return found or "offline"
+
     @property
     def problems(self) -> list[str]:
         """What makes this run unfit to decide on (error budget exceeded), in words; [] if none."""
@@ -134,6 +141,15 @@ class EvalResult:
             tables[name] = pd.read_parquet(path)
         manifest.pop("format")
         return cls(manifest=manifest, **tables)
+
+
+def version_in(scorer: str, versions: Mapping[str, str]) -> str | None:
+    """A score's version in a manifest's `scorers`; a companion score (`judge_empathy_agreement`) has the
+    version of the longest scorer name it extends; None when neither is there."""
+    if scorer in versions:
+        return versions[scorer]
+    owner = max((name for name in versions if scorer.startswith(f"{name}_")), key=len, default=None)
+    return versions[owner] if owner else None
 
 
 def scores_frame(scores: Sequence[Any], conversation_of: Mapping[str, str]) -> pd.DataFrame:

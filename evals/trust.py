@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from evals.results import version_in
+
 
 @dataclass(frozen=True)
 class Trust:
@@ -42,15 +44,7 @@ def assess(minimums: Mapping[str, float], versions: Mapping[str, str], lookup: K
     agreement found for exactly that version by `lookup` (the MLflow adapter supplies one)."""
     out = []
     for scorer, minimum in minimums.items():
-        version = _version_of(scorer, versions)
+        version = version_in(scorer, versions) or "offline"
         found = lookup(scorer, version)
         out.append(Trust(scorer, version, float(minimum), *(found or (None, None))))
     return out
-
-
-def _version_of(scorer: str, versions: Mapping[str, str]) -> str:
-    """A companion score (`judge_empathy_agreement`) has its scorer's version."""
-    if scorer in versions:
-        return versions[scorer]
-    owner = max((name for name in versions if scorer.startswith(f"{name}_")), key=len, default=None)
-    return versions[owner] if owner else "offline"
