@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from evals import api, report, schemas, settings, trust
+from evals import api, business, report, schemas, settings, trust
 from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, reply_stats
 from evals.cache import ReplyCache
 from evals.config import INSTALLED, PROJECT_ROOT
@@ -52,6 +52,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     """The Hydra adapter: config -> `evals.evaluate` -> results folder, MLflow runs, report, terminal."""
     settings.check(cfg)  # a bad override fails here, before any data is read or MLflow run made
     schemas.check(cfg)  # and a bad key or value of a variant, scorer, dataset, judge or price
+    business_settings = business.BusinessSettings.from_config(cfg.get("business"))
     console = console or Console(stderr=True)
     data_cfg = cfg.dataset
     loaded = load_conversations(data_cfg.path, on_error=data_cfg.on_error)
@@ -115,6 +116,8 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         report_files = report.write(result.summary, wide, out, title=f"{cfg.experiment}: {data_cfg.name}",
                                     skipped=[str(s) for s in loaded.skipped], diffs=result.differences)
         tracker.log_files("report", report_files)
+        trade_off = business.analyse(result, business_settings, business.human_delays(conversations))
+        tracker.log_files("business", business.write(trade_off, out / "business"))
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})
         verdicts = trust.assess(minimums, result.scorer_versions,

@@ -105,7 +105,7 @@ OPTIONAL = {"aggregate.min_n", "aggregate.max_undefined", "aggregate.baseline", 
             "replay.pass_threshold"}
 CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking", "results")  # every key of these is known here
 GROUPS = ("dataset", "variant", "scorer", "judge", "prices")  # their contents belong to their components
-TOP_LEVEL = sorted({key.split(".")[0] for key in RULES} | set(GROUPS) | {"trust"})
+TOP_LEVEL = sorted({key.split(".")[0] for key in RULES} | set(GROUPS) | {"trust", "business"})  # business: its own
 SECTION_KEYS = {section: sorted({k.split(".", 1)[1] for k in [*RULES, *OPTIONAL] if k.startswith(f"{section}.")})
                 for section in CHECKED_SECTIONS}
 TRUST = _number(-1, 1)  # a minimum Cohen's kappa

@@ -6,13 +6,13 @@ import random
 
 import pytest
 from builders import conversation
-from loopback.server import LoopbackServer, ServerConfig
 from tests_paths import PROMPT
 
 from evals.api import Settings, evaluate
 from evals.scorers.escalation import EscalationScorer
 from evals.types import Answer, Inquiry
 from evals.variants.openai_chat import OpenAIChatBot
+from loopback.server import LoopbackServer, ServerConfig
 
 
 def chats(n: int = 8) -> list:
