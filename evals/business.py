@@ -471,8 +471,9 @@ def analyse(result: EvalResult, settings: BusinessSettings, delays: pd.DataFrame
     return Business(table, what_if, points, metric, label)
 
 
-def write(business: Business, folder: str | Path) -> list[Path]:
-    """business.csv, what_if.csv and (with at least one point to draw) frontier.png in `folder`."""
+def write(business: Business, folder: str | Path) -> tuple[list[Path], str | None]:
+    """business.csv, what_if.csv and (with at least one point to draw) frontier.png in `folder`; and the
+    frontier as SVG for the HTML report (None when nothing could be drawn)."""
     from evals import frontier
 
     out = Path(folder)
@@ -480,7 +481,8 @@ def write(business: Business, folder: str | Path) -> list[Path]:
     files = [out / "business.csv", out / "what_if.csv"]
     business.view.to_csv(files[0], index=False)
     business.what_if.to_csv(files[1], index=False)
+    svg = None
     if any(p.drawable for p in business.points):
         files.append(out / "frontier.png")
-        frontier.plot(business.points, files[-1], business.quality_label)
-    return files
+        svg = frontier.plot(business.points, files[-1], business.quality_label)
+    return files, svg

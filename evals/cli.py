@@ -31,6 +31,14 @@ commands:
   agree --labels FILE --run RUN_ID
                       how far each scorer agrees with human labels (kappa, alpha, CIs), logged
                       as an MLflow run `agreement`; `agree --help` shows the label format
+  compare REF REF [REF...]
+                      candidates vs the first REF on the same decision points: paired CIs, Holm-
+                      corrected p, smallest detectable difference, McNemar on hand-offs, replies
+                      better/worse, --by language slices; `compare --help` lists REF forms
+  gate CANDIDATE [--baseline REF] [--policy FILE]
+                      may this bot ship? exit 0 pass, 1 fail, 2 cannot decide; writes gate.md,
+                      junit.xml and verdict.json (conf/gate/default.yaml is the default policy)
+  release RUN         mark a run released: `--baseline released` finds the newest one
 
 examples:
   chatbot-evals run                                  # WMT24 chats, human/retrieval/rules bots
@@ -40,6 +48,8 @@ examples:
   chatbot-evals validate my_chats.jsonl
   chatbot-evals agree --labels labels.jsonl --run 2b818e28b1c0458eb33b7e35fb30d12c \\
       --require judge_empathy=0.6                    # how far scorers agree with people
+  chatbot-evals compare released tag:branch=new-bot --by language --out cmp/
+  chatbot-evals gate 2b818e28b1c0458eb33b7e35fb30d12c --baseline released --out gate/
 
 results: mlflow ui --backend-store-uri sqlite:///runs/mlflow.db   (then open http://127.0.0.1:5000)
 """
@@ -80,7 +90,8 @@ def _command(args: list[str]) -> int:
         return _agree(rest)
     if command in COMMANDS:
         return _subcommand(command, rest)
-    _fail(f"unknown command '{command}' (use run, validate or agree; see chatbot-evals --help)")
+    _fail(f"unknown command '{command}' (use run, validate, agree, compare, gate or release; "
+          "see chatbot-evals --help)")
     return 2
 
 

@@ -13,11 +13,12 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from evals import api, business, report, schemas, settings, trust
+from evals import api, business, html_report, report, schemas, settings, trust
 from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, reply_stats
 from evals.cache import ReplyCache
 from evals.config import INSTALLED, PROJECT_ROOT
 from evals.errors import UserError
+from evals.html import business_section
 from evals.load import build_cases, load_conversations, sample_conversations
 from evals.memory import Memory
 from evals.results import EvalResult
@@ -117,7 +118,11 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                                     skipped=[str(s) for s in loaded.skipped], diffs=result.differences)
         tracker.log_files("report", report_files)
         trade_off = business.analyse(result, business_settings, business.human_delays(conversations))
-        tracker.log_files("business", business.write(trade_off, out / "business"))
+        business_files, frontier_svg = business.write(trade_off, out / "business")
+        tracker.log_files("business", business_files)
+        page = html_report.write(result, out / "report.html", title=f"{cfg.experiment}: {data_cfg.name}",
+                                 extra_sections=business_section.sections(trade_off, frontier_svg))
+        tracker.log_files("report", [page])
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})
         verdicts = trust.assess(minimums, result.scorer_versions,

@@ -88,7 +88,8 @@ def _point(name: str, kind: str, cost: pd.Series | None, quality: pd.Series | No
     c = (cost["value"], cost["ci_low"], cost["ci_high"]) if cost is not None else (nan, nan, nan)
     q = (quality["value"], quality["ci_low"], quality["ci_high"]) if quality is not None else (nan, nan, nan)
     why = "; ".join(filter(None, [
-        ("cost n/a: " + str(cost.get("note") or "")) if cost is None or pd.isna(c[0]) else "",
+        "cost n/a" + (f": {cost.get('note')}" if cost is not None and cost.get("note") else "")
+        if cost is None or pd.isna(c[0]) else "",
         "quality n/a" if quality is None or pd.isna(q[0]) else ""]))
     return Point(name, kind, *(float(x) for x in c), *(float(x) for x in q),
                  n=int(cost["n"]) if cost is not None else 0, note=why)

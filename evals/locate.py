@@ -56,7 +56,16 @@ def locate(reference: str, tracking_uri: str, experiment: str) -> Located:
                 tag, name = tuple(value.split("=", 1)), None  # type: ignore[assignment]
             else:
                 tag, name = None, where
-            run_id = tracking.find_run(tracking_uri, experiment, name=name, tag=tag)
+            folder_meant = name is not None and ("/" in where or "\\" in where)  # a mistyped path
+            try:
+                run_id = tracking.find_run(tracking_uri, experiment, name=name, tag=tag)
+            except UserError:
+                if folder_meant:
+                    raise UserError(f"{reference}: no such folder") from None
+                raise
+            if run_id is None and folder_meant:
+                raise UserError(f"{reference}: no such folder (nor a finished run of that name in experiment "
+                                f"'{experiment}' at {tracking_uri})")
             if run_id is None:
                 what = "marked released (chatbot-evals release RUN)" if where == "released" else \
                     f"with tag {value}" if tag else f"named {where!r}"

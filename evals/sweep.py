@@ -11,19 +11,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from hydra.experimental.callback import Callback
 
 from evals.masking import flatten
-from evals.results import EvalResult
+
+if TYPE_CHECKING:  # Hydra makes the callback at every start: pandas only when a sweep ends
+    import pandas as pd
+
+    from evals.results import EvalResult
 
 SUMMARY_RUN = "sweep summary"
 
 
 def jobs_of(sweep_dir: Path) -> list[tuple[str, EvalResult]]:
     """(job number, results) of every job of a sweep that finished and wrote its results, in job order."""
+    from evals.results import EvalResult
+
     found = [(p.parent.parent.name, p.parent) for p in sweep_dir.glob("*/results/manifest.json")]
     return [(job, EvalResult.load(folder)) for job, folder in sorted(found, key=lambda f: _number(f[0]))]
 
@@ -50,6 +55,8 @@ def _flat(config: Mapping[str, Any]) -> dict[str, str]:
 
 def summary(jobs: Sequence[tuple[str, EvalResult]]) -> pd.DataFrame:
     """One row per (job, variant, headline metric): the swept settings, value, CI, n, too_few, direction."""
+    import pandas as pd
+
     swept = varying([result.manifest.get("config", {}) for _, result in jobs])
     rows = []
     for i, (job, result) in enumerate(jobs):
@@ -83,6 +90,8 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def _cell(row: pd.Series) -> str:
+    import pandas as pd
+
     if pd.isna(row["value"]):
         return f"n/a (n={row['n']})"
     if row["too_few"] or pd.isna(row["ci_low"]):

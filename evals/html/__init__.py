@@ -1,0 +1,1 @@
+"""The pieces of the HTML report (evals.html_report): cells, slices, examples and plots, built from results."""
