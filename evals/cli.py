@@ -35,10 +35,12 @@ commands:
                       candidates vs the first REF on the same decision points: paired CIs, Holm-
                       corrected p, smallest detectable difference, McNemar on hand-offs, replies
                       better/worse, --by language slices; `compare --help` lists REF forms
-  gate CANDIDATE [--baseline REF] [--policy FILE]
-                      may this bot ship? exit 0 pass, 1 fail, 2 cannot decide; writes gate.md,
-                      junit.xml and verdict.json (conf/gate/default.yaml is the default policy)
-  release RUN         mark a run released: `--baseline released` finds the newest one
+  gate CANDIDATE [--baseline REF] [--policy FILE] [--out DIR]
+                      may CANDIDATE ship? floors, margins against the released run, zero-
+                      tolerance rules, judge agreement; exit 0 pass, 1 fail, 2 cannot decide;
+                      writes gate.md (for a pull request), junit.xml and verdict.json
+  release RUN [--undo]
+                      mark a run released: the gate's default baseline
 
 examples:
   chatbot-evals run                                  # WMT24 chats, human/retrieval/rules bots
@@ -49,7 +51,8 @@ examples:
   chatbot-evals agree --labels labels.jsonl --run 2b818e28b1c0458eb33b7e35fb30d12c \\
       --require judge_empathy=0.6                    # how far scorers agree with people
   chatbot-evals compare released tag:branch=new-bot --by language --out cmp/
-  chatbot-evals gate 2b818e28b1c0458eb33b7e35fb30d12c --baseline released --out gate/
+  chatbot-evals release 2b818e28b1c0458eb33b7e35fb30d12c      # the released bot's run
+  chatbot-evals gate "pr-142#mybot" --out gate-report         # vs the newest released run
 
 results: mlflow ui --backend-store-uri sqlite:///runs/mlflow.db   (then open http://127.0.0.1:5000)
 """

@@ -280,3 +280,50 @@ def latest_kappa(experiment_id: str, scorer: str, version: str) -> tuple[float, 
         if kappa is not None:
             return kappa, run.info.run_id
     return None
+
+
+# --- gate -------------------------------------------------------------------------------------
+# `chatbot-evals gate` and `release` (evals/commands/): the verdict is logged as a run named `gate`
+# beside the candidate's run; the judgement itself (evals/gate.py) never touches MLflow.
+
+
+def store_exists(uri: str) -> bool:
+    """False for a local sqlite store that was never made (nothing to find or log in)."""
+    return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).is_file()
+
+
+def experiment_of(uri: str, run_id: str) -> tuple[str, str]:
+    """A run's experiment: (id, name)."""
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    experiment_id = client.get_run(run_id).info.experiment_id
+    return experiment_id, client.get_experiment(experiment_id).name
+
+
+def experiment_id_named(uri: str, name: str, create: bool = False) -> str | None:
+    """The id of the experiment `name`, made when `create`; None when there is none."""
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    return client.create_experiment(name) if create else None
+
+
+def kappa_lookup(uri: str, experiment_id: str):  # -> evals.trust.KappaLookup
+    """(scorer, version) -> (kappa, agreement run) of the newest `agreement` run in this experiment."""
+    def lookup(scorer: str, version: str) -> tuple[float, str] | None:
+        mlflow.set_tracking_uri(uri)
+        return latest_kappa(experiment_id, scorer, version)
+
+    return lookup
+
+
+def log_gate(uri: str, experiment_id: str, tags: Mapping[str, str], metrics: Mapping[str, float],
+             files: Sequence[Path]) -> str:
+    """One run named `gate` with the verdict files, its reasons as tags and its counts as metrics."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run(experiment_id=experiment_id, run_name="gate", tags=dict(tags)) as run:
+        mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
+        for path in files:
+            mlflow.log_artifact(str(path))
+        return run.info.run_id

@@ -14,7 +14,7 @@ from evals.variants.python_bot import load_callable
 
 register_resolvers()
 LIST_GROUPS = {"variant", "scorer"}  # groups that take a list of options
-GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name != "hydra")
+GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in ("hydra", "gate"))
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONFIG_DIR / g).glob("*.yaml"))]
 
 
