@@ -376,4 +376,9 @@ def write(sides: Sequence[Side], pairs: Sequence[PairComparison], sliced: pd.Dat
         sliced.to_csv(files[-1], index=False)
     files.append(out / "comparison.md")
     files[-1].write_text(markdown(sides, pairs, sliced, options), encoding="utf-8")
+    from evals import html_report  # the candidate's own report, with every pair's differences beside it
+
+    title = "Comparison: " + ", ".join(f"{p.candidate.label} vs {p.baseline.label}" for p in pairs)
+    files.append(html_report.write(pairs[0].candidate.result, out / "comparison.html", title=title,
+                                   comparison=metrics.rename(columns={"candidate": "variant"})))
     return files

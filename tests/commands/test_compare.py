@@ -56,6 +56,8 @@ def test_two_folders_compare_every_variant_with_the_first_and_write_the_files(fo
     assert "no difference larger than ±" in report  # never vs bot@1 on quality: the same 0.5 on average
     assert "## bot@2 vs bot@1" in report and "## By language" in report and "| quality.mean ↑ |" in report
     assert set(pd.read_csv(tmp_path / "cmp" / "slices.csv")["variant"]) == {"bot@1", "bot@2", "never"}
+    page = (tmp_path / "cmp" / "comparison.html").read_text(encoding="utf-8")  # the HTML report of a comparison
+    assert "Comparison: bot@2 vs bot@1, never vs bot@1" in page and 'id="comparison"' in page and "<svg" in page
 
 
 def test_one_variant_each_and_a_metric_chosen(folders, capsys) -> None:
