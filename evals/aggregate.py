@@ -200,6 +200,21 @@ def paired_differences(
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
 
+def paired_draws(scores: pd.DataFrame, specs: Sequence[MetricSpec], baseline: str, variant: str,
+                 n_boot: int, seed: int) -> np.ndarray:
+    """`variant` minus `baseline` in each paired resample of the conversations both answered (B x M): the
+    draws behind `paired_differences`' intervals (same seed, same draws), e.g. for a p-value. Empty (0 x M)
+    without resamples or with fewer than two shared conversations."""
+    mine = _per_conversation_sums(scores[scores["variant"] == variant], specs)
+    theirs = _per_conversation_sums(scores[scores["variant"] == baseline], specs)
+    shared = mine.conversations.intersection(theirs.conversations).sort_values()
+    if n_boot < 1 or len(shared) < 2:
+        return np.full((0, len(specs)), np.nan)
+    v, b = mine.take(shared), theirs.take(shared)
+    v_num, v_den, b_num, b_den = _resampled(n_boot, seed, v.num, v.den, b.num, b.den)
+    return _ratio(v_num, v_den) - _ratio(b_num, b_den)
+
+
 def _why_unscorable(scores: pd.DataFrame, variant: str, spec: MetricSpec) -> str:
     """Why `variant` has nothing in a metric's denominator, in words for the report."""
     mine = scores[scores["variant"] == variant]

@@ -18,17 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# The paired bootstrap's own helpers: the p-values and standard errors below come from the very
-# resamples behind `paired_differences`' intervals (same seed, same conversations, same order).
-from evals.aggregate import (
-    DEFAULT_MAX_UNDEFINED,
-    DEFAULT_MIN_N,
-    MetricSpec,
-    _per_conversation_sums,
-    _ratio,
-    _resampled,
-    paired_differences,
-)
+# p-values and standard errors come from the very resamples behind `paired_differences`' intervals.
+from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, MetricSpec, paired_differences, paired_draws
 from evals.errors import UserError
 from evals.results import EvalResult
 from evals.scorers.escalation import CORRECT_CONTAINMENT, CORRECT_HANDOFF, MISSED, PREMATURE
@@ -163,7 +154,7 @@ def compare(baseline: Side, candidate: Side, *, n_boot: int = 1000, confidence: 
         raise UserError(f"{cand} and {base} define no metric the same way: nothing to compare")
     diffs = paired_differences(scores, specs, base, n_boot=n_boot, confidence=confidence, seed=seed,
                                min_n=min_n, max_undefined=max_undefined)
-    stats = _bootstrap_differences(scores, specs, base, cand, n_boot, seed)
+    stats = paired_draws(scores, specs, base, cand, n_boot, seed)
     table = _tested(diffs, specs, stats, base, cand, alpha)
     versions_b, versions_c = baseline.result.scorer_versions, candidate.result.scorer_versions
     table["baseline_version"] = table["scorer"].map(versions_b)
@@ -206,19 +197,6 @@ def sides_of(located: Sequence) -> list[Side]:
         label = variant if names.count(variant) == 1 else f"{variant}@{position}"
         sides.append(Side(label, where.result, variant, where.reference, where.run_id))
     return sides
-
-
-def _bootstrap_differences(scores: pd.DataFrame, specs: Sequence[MetricSpec], base: str, cand: str,
-                           n_boot: int, seed: int) -> np.ndarray:
-    """Candidate minus baseline in each paired resample (B x M): the draws of `paired_differences`."""
-    mine = _per_conversation_sums(scores[scores["variant"] == cand], specs)
-    theirs = _per_conversation_sums(scores[scores["variant"] == base], specs)
-    shared = mine.conversations.intersection(theirs.conversations).sort_values()
-    if n_boot < 1 or len(shared) < 2:
-        return np.full((0, len(specs)), np.nan)
-    v, b = mine.take(shared), theirs.take(shared)
-    v_num, v_den, b_num, b_den = _resampled(n_boot, seed, v.num, v.den, b.num, b.den)
-    return _ratio(v_num, v_den) - _ratio(b_num, b_den)
 
 
 def bootstrap_p(stats: np.ndarray) -> float:
