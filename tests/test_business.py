@@ -190,6 +190,7 @@ def test_analyse_from_the_config_section_writes_tables_and_the_frontier(tmp_path
     business = analyse(shop_result(), settings)
     assert set(business.what_if["policy"]) == {"bot_then_people", "people_only"}
     assert {p.name for p in business.points} == {"human", "bot", "bot + bot_then_people", "bot + people_only"}
-    files = write(business, tmp_path)
+    files, svg = write(business, tmp_path)
     assert [f.name for f in files] == ["business.csv", "what_if.csv", "frontier.png"]
     assert all(f.stat().st_size > 0 for f in files)
+    assert svg is not None and "<svg" in svg  # the same frontier, for the HTML report

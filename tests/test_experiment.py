@@ -56,7 +56,9 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
     assert parent.data.params["replay.decision_points"] == "every"
     assert parent.data.metrics["dataset.conversations"] == 25
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "report")] == [
-        "report/metrics.csv", "report/metrics.png", "report/report.md"]
+        "report/metrics.csv", "report/metrics.png", "report/report.html", "report/report.md"]
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "business")} == {
+        "business/business.csv", "business/what_if.csv"}  # no costs set: nothing to draw a frontier from
     for child in children:
         for metric in VARIANT_METRICS:
             assert metric in child.data.metrics, (child.info.run_name, metric)
