@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evals.commands.options import add_store_options, command_parser
 from evals.errors import UserError
 
 if TYPE_CHECKING:
@@ -49,20 +50,10 @@ examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, like every other user mistake (evals/cli.py prints it)
-        raise UserError(f"{message} (see chatbot-evals compare --help)")
-
-
 def parser() -> argparse.ArgumentParser:
-    def formatter(prog: str) -> argparse.HelpFormatter:
-        return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30, width=100)
-
-    p = _Parser(prog="chatbot-evals compare", formatter_class=formatter, description=DESCRIPTION, epilog=EPILOG)
+    p = command_parser("compare", DESCRIPTION, EPILOG)
     p.add_argument("refs", nargs="+", metavar="REF", help="results to compare, the baseline first")
-    p.add_argument("--tracking-uri", default="sqlite:///runs/mlflow.db", metavar="URI",
-                   help="MLflow store for run ids, names, tags and released (default: %(default)s)")
-    p.add_argument("--experiment", default="chatbot-evals", help="MLflow experiment searched (default: %(default)s)")
+    add_store_options(p, "run ids, names, tags and `released`")
     p.add_argument("--bootstrap", type=int, default=2000, metavar="N",
                    help="paired resamples of conversations; 0 = no CIs or p-values (default: %(default)s)")
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default: %(default)s)")

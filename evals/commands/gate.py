@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from evals.commands.options import add_store_options, command_parser
 from evals.errors import UserError
 
 DESCRIPTION = """\
@@ -34,28 +35,17 @@ examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, like every other user mistake
-        raise UserError(f"{message} (see chatbot-evals {self.prog.split()[-1]} --help)")
-
-
 def _parser() -> argparse.ArgumentParser:
     from evals.config import CONFIG_DIR
 
-    def formatter(prog: str) -> argparse.HelpFormatter:
-        return argparse.RawDescriptionHelpFormatter(prog, max_help_position=28, width=100)
-
-    parser = _Parser(prog="chatbot-evals gate", formatter_class=formatter, description=DESCRIPTION, epilog=EPILOG)
+    parser = command_parser("gate", DESCRIPTION, EPILOG)
     parser.add_argument("candidate", metavar="CANDIDATE", help="the evaluated candidate, e.g. RUN_ID#rules")
     parser.add_argument("--baseline", default="released", metavar="REF",
                         help="what the candidate must not be worse than; 'none' for no baseline "
                              "(default: %(default)s)")
     parser.add_argument("--policy", default=str(CONFIG_DIR / "gate" / "default.yaml"), metavar="FILE",
                         help="the gate's rules, YAML (default: the shipped conf/gate/default.yaml)")
-    parser.add_argument("--tracking-uri", default="sqlite:///runs/mlflow.db", metavar="URI",
-                        help="MLflow store holding the runs (default: %(default)s)")
-    parser.add_argument("--experiment", default="chatbot-evals", metavar="NAME",
-                        help="experiment searched for names, tags and `released` (default: %(default)s)")
+    add_store_options(parser, "names, tags and `released`")
     parser.add_argument("--out", metavar="DIR",
                         help="folder for gate.md, junit.xml, verdict.json (default: runs/gate/DATE/TIME)")
     return parser

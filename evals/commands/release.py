@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from evals.commands.gate import _Parser
+from evals.commands.options import add_store_options, command_parser
 from evals.errors import UserError
 
 DESCRIPTION = """\
@@ -26,17 +26,10 @@ RELEASED_AT = "evals.released_at"
 
 
 def _parser() -> argparse.ArgumentParser:
-    def formatter(prog: str) -> argparse.HelpFormatter:
-        return argparse.RawDescriptionHelpFormatter(prog, max_help_position=28, width=100)
-
-    parser = _Parser(prog="chatbot-evals release", formatter_class=formatter, description=DESCRIPTION,
-                     epilog=EPILOG)
+    parser = command_parser("release", DESCRIPTION, EPILOG)
     parser.add_argument("run", metavar="RUN", help="the evaluated parent run")
     parser.add_argument("--undo", action="store_true", help="unmark the run (evals.released=false)")
-    parser.add_argument("--tracking-uri", default="sqlite:///runs/mlflow.db", metavar="URI",
-                        help="MLflow store holding the run (default: %(default)s)")
-    parser.add_argument("--experiment", default="chatbot-evals", metavar="NAME",
-                        help="experiment searched for run names and tags (default: %(default)s)")
+    add_store_options(parser, "run names and tags")
     return parser
 
 
