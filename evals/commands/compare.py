@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evals.commands.options import add_store_options, command_parser
+from evals.commands.options import add_store_options, command_parser, parse
 from evals.errors import UserError
 
 if TYPE_CHECKING:
@@ -74,10 +74,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str]) -> int:
-    try:
-        options = parser().parse_args(args)
-    except SystemExit as done:  # --help
-        return int(done.code or 0)
+    options = parse(parser(), args)
+    if options is None:
+        return 0
     _check(options)
     from rich.console import Console
 

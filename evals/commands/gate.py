@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evals.commands.options import add_store_options, command_parser
+from evals.commands.options import add_store_options, command_parser, parse
 from evals.errors import UserError
 
 DESCRIPTION = """\
@@ -52,10 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str]) -> int:
-    if any(a in ("-h", "--help") for a in args):
-        _parser().print_help()
+    options = parse(_parser(), args)
+    if options is None:
         return 0
-    options = _parser().parse_args(args)
 
     from evals import gate, gate_report
     from evals.locate import locate

@@ -30,3 +30,11 @@ def add_store_options(parser: argparse.ArgumentParser, searched: str) -> None:
                         help="MLflow store holding the runs (default: %(default)s)")
     parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, metavar="NAME",
                         help=f"experiment searched for {searched} (default: %(default)s)")
+
+
+def parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace | None:
+    """The options; None when help was asked for (it is printed), so the command returns 0."""
+    if any(a in ("-h", "--help") for a in args):
+        parser.print_help()
+        return None
+    return parser.parse_args(args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from evals.commands.options import add_store_options, command_parser
+from evals.commands.options import add_store_options, command_parser, parse
 from evals.errors import UserError
 
 DESCRIPTION = """\
@@ -34,10 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(args: list[str]) -> int:
-    if any(a in ("-h", "--help") for a in args):
-        _parser().print_help()
+    options = parse(_parser(), args)
+    if options is None:
         return 0
-    options = _parser().parse_args(args)
     if "#" in options.run:
         raise UserError(f"{options.run}: release marks a whole run; leave out the #variant "
                         "(the gate picks the variant: --baseline released#VARIANT)")
