@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evals.commands import COMMANDS
-from evals.config import CONFIG_DIR, register_resolvers
+from evals.config import CONFIG_DIR, options, register_resolvers
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -215,8 +215,7 @@ def _one_line(exc: BaseException, rest: list[str]) -> str:
     missing = getattr(exc, "missing_cfg_file", None) if isinstance(exc, MissingConfigException) else None
     if missing and "/" in missing:
         group = missing.rsplit("/", 1)[0]
-        options = sorted({p.stem for folder in _config_folders(rest) for p in (folder / group).glob("*.yaml")})
-        text += f"; allowed in {group}: {', '.join(options) or 'none'}"
+        text += f"; allowed in {group}: {', '.join(options(_config_folders(rest), group)) or 'none'}"
     return text
 
 

@@ -30,6 +30,11 @@ DATASETS_DIR = _shipped("_datasets", "datasets")
 INSTALLED = CONFIG_DIR.parent == PACKAGE_DIR  # built from a wheel or sdist rather than read from a checkout
 
 
+def options(folders: list[Path] | tuple[Path, ...], group: str) -> list[str]:
+    """The choices of a config group (`variant`, `dataset`, ...) across config folders, sorted."""
+    return sorted({p.stem for folder in folders for p in (folder / group).glob("*.yaml")})
+
+
 def register_resolvers() -> None:
     """Register `${evals.conf:}`, `${evals.datasets:}` and `${evals.package:}` (see the module docstring).
 

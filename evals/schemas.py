@@ -21,7 +21,7 @@ from typing import Any, Literal, Union
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from evals.calls.limits import Limits
 from evals.errors import UserError
@@ -147,8 +147,6 @@ def _locate(target: str) -> Callable[..., Any]:
 def _validate(where: str, schema: Any, value: Any, raw: Any = None) -> list[str]:
     """Problems of `value`; a key that only interpolates another checked group (`judge: ${judge}`)
     is that group's to report, once."""
-    from pydantic import TypeAdapter
-
     borrowed = {k for k, v in raw.items() if _group_reference(v)} if isinstance(raw, Mapping) else set()
     try:
         TypeAdapter(schema).validate_python(value)

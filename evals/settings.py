@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from evals.calls.secrets import env_name_problem
-from evals.config import CONFIG_DIR
+from evals.config import CONFIG_DIR, options
 from evals.errors import UserError
 from evals.load import DecisionPoints, OnError
 from evals.types import View
@@ -159,8 +159,8 @@ def _selections(cfg: DictConfig, folders: Sequence[Path]) -> list[str]:
     found = []
     for group in ("variant", "scorer"):
         if not cfg.get(group):
-            options = sorted({p.stem for folder in folders for p in (folder / group).glob("*.yaml")})
-            found.append(f"{group}: none selected (allowed: {group}=[...] with one or more of {', '.join(options)})")
+            choices = options(list(folders), group)
+            found.append(f"{group}: none selected (allowed: {group}=[...] with one or more of {', '.join(choices)})")
     variants = list(cfg.get("variant") or {})
     baseline = _value(cfg, "aggregate.baseline")
     if baseline not in (_MISSING, None) and baseline not in variants:

@@ -185,13 +185,24 @@ class Tracker:
 
 def log_summary_run(uri: str, experiment: str, name: str, tags: Mapping[str, str], files: Sequence[Path]) -> str:
     """A run beside an experiment's evaluation runs that holds a summary of them (a sweep's), as files."""
+    return log_side_run(uri, str(experiment_id_named(uri, experiment, create=True)), name, tags, {}, files)
+
+
+def log_side_run(uri: str, experiment_id: str, name: str, tags: Mapping[str, str], metrics: Mapping[str, float],
+                 files: Sequence[Path]) -> str:
+    """One run named `name` beside the evaluation runs (a sweep summary, a gate verdict): tags, metrics, files."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(uri)
-    found = mlflow.get_experiment_by_name(experiment)
-    experiment_id = found.experiment_id if found else mlflow.create_experiment(experiment)
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=dict(tags)) as run:
+        mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
         for path in files:
             mlflow.log_artifact(str(path))
         return run.info.run_id
+
+
+def store_exists(uri: str) -> bool:
+    """False for a local sqlite store that was never made (nothing to find or log in)."""
+    return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).is_file()
 
 
 # --- agreement with human labels (evals/agreement.py, `chatbot-evals agree`) -----------------
@@ -201,7 +212,7 @@ def load_results(uri: str, run_id: str) -> tuple[str, EvalResult]:
     """An evaluated (parent) run's experiment id, and its results folder (the `results/` artifact)."""
     from evals.errors import UserError
 
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    if not store_exists(uri):
         raise UserError(f"no MLflow store at {uri} "
                         "(give the one `chatbot-evals run` used with --tracking-uri)")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -229,7 +240,7 @@ def find_run(uri: str, experiment: str, *, name: str | None = None, tag: tuple[s
     """The newest finished parent run of `experiment` with this run name or tag (key, value); None if none."""
     from evals.errors import UserError
 
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    if not store_exists(uri):
         raise UserError(f"no MLflow store at {uri} (give the one `chatbot-evals run` used)")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     client = mlflow.MlflowClient(tracking_uri=uri)
@@ -287,11 +298,6 @@ def latest_kappa(experiment_id: str, scorer: str, version: str) -> tuple[float, 
 # beside the candidate's run; the judgement itself (evals/gate.py) never touches MLflow.
 
 
-def store_exists(uri: str) -> bool:
-    """False for a local sqlite store that was never made (nothing to find or log in)."""
-    return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).is_file()
-
-
 def experiment_of(uri: str, run_id: str) -> tuple[str, str]:
     """A run's experiment: (id, name)."""
     client = mlflow.MlflowClient(tracking_uri=uri)
@@ -320,10 +326,4 @@ def kappa_lookup(uri: str, experiment_id: str):  # -> evals.trust.KappaLookup
 def log_gate(uri: str, experiment_id: str, tags: Mapping[str, str], metrics: Mapping[str, float],
              files: Sequence[Path]) -> str:
     """One run named `gate` with the verdict files, its reasons as tags and its counts as metrics."""
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(uri)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="gate", tags=dict(tags)) as run:
-        mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
-        for path in files:
-            mlflow.log_artifact(str(path))
-        return run.info.run_id
+    return log_side_run(uri, experiment_id, "gate", tags, metrics, files)
