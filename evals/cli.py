@@ -41,6 +41,8 @@ commands:
                       writes gate.md (for a pull request), junit.xml and verdict.json
   release RUN [--undo]
                       mark a run released: the gate's default baseline
+  review SUB          reviewers label samples in a local web page: queue, reviewer, serve,
+                      stats, export, align (`review --help`)
 
 examples:
   chatbot-evals run                                  # WMT24 chats, human/retrieval/rules bots
@@ -53,6 +55,7 @@ examples:
   chatbot-evals compare released tag:branch=new-bot --by language --out cmp/
   chatbot-evals release 2b818e28b1c0458eb33b7e35fb30d12c      # the released bot's run
   chatbot-evals gate "pr-142#mybot" --out gate-report         # vs the newest released run
+  chatbot-evals review queue RUN --size 60 --out review.db   # then: review serve review.db
 
 results: mlflow ui --backend-store-uri sqlite:///runs/mlflow.db   (then open http://127.0.0.1:5000)
 """
@@ -93,7 +96,7 @@ def _command(args: list[str]) -> int:
         return _agree(rest)
     if command in COMMANDS:
         return _subcommand(command, rest)
-    _fail(f"unknown command '{command}' (use run, validate, agree, compare, gate or release; "
+    _fail(f"unknown command '{command}' (use run, validate, agree, compare, gate, release or review; "
           "see chatbot-evals --help)")
     return 2
 

@@ -4,4 +4,4 @@ The command line imports a command's module only when that command is asked for,
 mistakes answer fast; a `UserError` a command raises is printed as one line (evals/cli.py).
 """
 
-COMMANDS = ("compare", "gate", "release")
+COMMANDS = ("compare", "gate", "release", "review")
