@@ -21,6 +21,7 @@ from evals.errors import UserError
 from evals.html import business_section
 from evals.load import build_cases, load_conversations, sample_conversations
 from evals.memory import Memory
+from evals.reply_traces import chosen_cases, reply_traces
 from evals.results import EvalResult
 from evals.tracking import Tracker, git_commit, latest_kappa
 from evals.types import Scorer, Variant
@@ -57,6 +58,9 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     console = console or Console(stderr=True)
     data_cfg = cfg.dataset
     loaded = load_conversations(data_cfg.path, on_error=data_cfg.on_error)
+    if data_cfg.get("references_path"):  # reviewed should_escalate labels (evals/review/references.py)
+        from evals.review.references import use_references
+        loaded = use_references(loaded, data_cfg.references_path, console.print)
     for problem in loaded.skipped:
         console.print(f"[yellow]skipped[/] {problem}")
     conversations = sample_conversations(loaded.conversations, cfg.sample.conversations, cfg.seed)
@@ -104,6 +108,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         tracker.log_files("results", files)
         wide = result.wide()
         dataset_table = dataset_of(result)
+        traced = chosen_cases(result.replies, cfg.tracking.get("traces", 0), cfg.seed)
         for variant in variants:
             mine = result.summary[result.summary["variant"] == variant.name]
             table = wide[wide["variant"] == variant.name].reset_index(drop=True)
@@ -112,7 +117,8 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 config={**config, "variant": {variant.name: config["variant"][variant.name]}},
                 metrics={**metrics_of(mine), **reply_stats(table).iloc[0].to_dict()},
                 table=table, dataset=dataset_table, dataset_name=data_cfg.name,
-                dataset_source=str(data_cfg.path), tags=tags)
+                dataset_source=str(data_cfg.path), tags=tags,
+                traces=reply_traces(result, variant.name, traced))
         tracker.log_metrics(diff_metrics(result.differences))
         report_files = report.write(result.summary, wide, out, title=f"{cfg.experiment}: {data_cfg.name}",
                                     skipped=[str(s) for s in loaded.skipped], diffs=result.differences)

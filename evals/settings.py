@@ -97,12 +97,14 @@ RULES: dict[str, Rule] = {
     "aggregate.max_undefined": _number(0, 1),
     "tracking.uri": _URI,
     "tracking.artifact_root": _or_null(_TEXT),
+    "tracking.traces": Rule("a number of decision points >= 0, or all",
+                            lambda v: v == "all" or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)),
     "output_dir": _TEXT,
     "dataset.on_error": _one_of(*get_args(OnError)),
 }
 OPTIONAL = {"aggregate.min_n", "aggregate.max_undefined", "aggregate.baseline", "trust",  # code has defaults
             "replay.max_error_rate", "replay.time_budget_s", "results.redact_text", "replay.repeats",
-            "replay.pass_threshold"}
+            "replay.pass_threshold", "tracking.traces"}
 CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking", "results")  # every key of these is known here
 GROUPS = ("dataset", "variant", "scorer", "judge", "prices")  # their contents belong to their components
 TOP_LEVEL = sorted({key.split(".")[0] for key in RULES} | set(GROUPS) | {"trust", "business"})  # business: its own

@@ -37,6 +37,7 @@ from mlflow.entities import RunStatus  # noqa: E402
 
 from evals import signals  # noqa: E402
 from evals.masking import REDACTED, flatten, masked  # noqa: E402,F401  (re-exported)
+from evals.reply_traces import ReplyTrace  # noqa: E402
 from evals.results import EvalResult  # noqa: E402
 
 
@@ -152,6 +153,7 @@ class Tracker:
         dataset_name: str,
         dataset_source: str,
         tags: Mapping[str, str],
+        traces: Sequence[ReplyTrace] = (),
     ) -> str:
         with _run(experiment_id=self.experiment_id, run_name=variant, nested=True,
                   tags={**tags, "variant": variant, **_owner_tags()}) as run:
@@ -165,6 +167,7 @@ class Tracker:
                 lineage = mlflow.data.from_pandas(dataset, source=dataset_source, name=dataset_name)
             mlflow.log_input(lineage, context="evaluation")
             mlflow.log_table(table, artifact_file="replies.json")
+            _log_traces(traces)
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "replies.parquet"
                 table.to_parquet(path, index=False)
@@ -181,6 +184,36 @@ class Tracker:
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         mlflow.set_tags(dict(tags))
+
+
+def _log_traces(traces: Sequence[ReplyTrace]) -> None:
+    """Each reply as a trace of the active run, its scores as feedback: MLflow's "Evaluations" tab lists them."""
+    from mlflow.entities import AssessmentError, AssessmentSource, AssessmentSourceType
+
+    written: list[tuple[str, ReplyTrace]] = []
+    for record in traces:
+        with mlflow.start_span(name=record.variant) as span:
+            span.set_inputs(record.inputs)
+            span.set_outputs(record.outputs)
+            span.set_attributes({"case_id": record.case_id})
+            written.append((span.trace_id, record))
+    if not written:
+        return
+    mlflow.flush_trace_async_logging()  # assessments need their trace in the store
+    for trace_id, record in written:
+        for expected in record.expectations:
+            kind = AssessmentSourceType.HUMAN if expected.human else AssessmentSourceType.CODE
+            mlflow.log_expectation(trace_id=trace_id, name=expected.name, value=expected.value,
+                                   source=AssessmentSource(kind, expected.source_id))
+        for feedback in record.feedback:
+            source = AssessmentSource(AssessmentSourceType.LLM_JUDGE if feedback.judge else AssessmentSourceType.CODE,
+                                      feedback.source_id)
+            if feedback.value is None:
+                mlflow.log_feedback(trace_id=trace_id, name=feedback.name, source=source,
+                                    error=AssessmentError("UNSCORED", feedback.error or "unscored"))
+            else:
+                mlflow.log_feedback(trace_id=trace_id, name=feedback.name, value=feedback.value,
+                                    rationale=feedback.rationale, source=source)
 
 
 def log_summary_run(uri: str, experiment: str, name: str, tags: Mapping[str, str], files: Sequence[Path]) -> str:

@@ -94,6 +94,15 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None
     assert {m["name"]: m["direction"] for m in result.metrics}["escalation.missed_rate"] == "lower"
     assert result.scorer_versions["empathy"].startswith("heads-")
     assert len(result.replies) == 3 * parent.data.metrics["dataset.decision_points"]
+    # a sample of replies as traces of each variant run, scores as feedback: MLflow's "Evaluations" tab
+    traced = {}
+    for child in children:
+        traces = client.search_traces(locations=[parent.info.experiment_id], run_id=child.info.run_id)
+        assert len(traces) == 10, child.info.run_name  # tracking.traces: 10 decision points
+        traced[child.info.run_name] = {t.data.spans[0].inputs["conversation_id"] for t in traces}
+        names = {a.name for a in traces[0].info.assessments}
+        assert {"escalation", "accuracy", "empathy", "expected_response", "should_escalate"} <= names
+    assert traced["human"] == traced["rules"] == traced["retrieval"]  # the same decision points, side by side
 
 
 def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:

@@ -40,6 +40,8 @@ BAD = [
     ("scorer=[]", ["scorer: none selected", "accuracy, empathy", "scorer=["]),
     ("tracking.uri=garbage://x", ["tracking.uri", "'garbage://x'", "sqlite:, postgresql:", "http:, https:"]),
     ("tracking.uri=sqlite://m.db", ["tracking.uri", "'sqlite://m.db'", "sqlite:///path.db"]),
+    ("tracking.traces=-1", ["tracking.traces", "-1", "decision points >= 0, or all"]),
+    ("tracking.traces=some", ["tracking.traces", "'some'", "decision points >= 0, or all"]),
     ("+frobnicate=1", ["frobnicate: unknown key", "value 1", "replay, results, run_name, sample"]),
     ("+replay.views=agent", ["replay.views: unknown key", "'agent'",
      "cache, concurrency, decision_points, max_error_rate, pass_threshold, repeats, time_budget_s, view"]),
