@@ -17,6 +17,8 @@ REDACTED = "***"
 def _hidden(key: object, value: object) -> bool:
     """A secret-looking key with a value; `*_env` keys only name the variable holding a secret."""
     name = str(key)
+    if name.endswith("_tokens") and isinstance(value, int):  # a token count (max_tokens) is no secret
+        return False
     return bool(_SECRET_KEY.search(name)) and not name.endswith("_env") and value not in (None, "")
 
 

@@ -40,6 +40,12 @@ def test_secret_looking_keys_never_reach_params_or_the_logged_config() -> None:
     assert "sk-live-123" not in str(flat) and "Bearer abc" not in str(redact(config))
 
 
+def test_a_token_count_is_no_secret_but_a_token_string_is() -> None:
+    flat = flatten({"judge": {"max_tokens": 400, "session_tokens": "abc-secret"}})
+    assert flat["judge.max_tokens"] == "400"
+    assert flat["judge.session_tokens"] == REDACTED
+
+
 def test_long_values_are_cut_to_mlflow_limit() -> None:
     assert len(flatten({"prompt": "x" * 10_000})["prompt"]) == 6000
 
