@@ -23,6 +23,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 NOT_IMPORTED = {
     "evaluate": "part of the required stack with datasets",
     "tabulate": "imported by pandas for DataFrame.to_markdown (evals/report.py)",
+    "python-multipart": "imported by FastAPI to read the labelling page's form posts",
 }
 # What a wheel build needs from the project (tests, bench, docs and runs stay out)
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "evals", "conf", "datasets")
