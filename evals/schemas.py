@@ -57,7 +57,8 @@ _LIMITS = _model("limits", {f.name: (_config_type(typing.get_type_hints(Limits)[
 _PRICE = _model("price", {"input_per_mtok": (float, ...), "output_per_mtok": (float, ...)})
 PRICES = dict[str, _PRICE]  # type: ignore[valid-type]
 DATASET = _model("dataset", {"name": (str, ...), "path": (str, ...), "history_path": (str | None, None),
-                             "policy_path": (str | None, None), "on_error": (OnError, "fail")})
+                             "policy_path": (str | None, None), "on_error": (OnError, "fail"),
+                             "references_path": (str | None, None)})
 # Keys whose value has its own schema wherever they appear in a component's arguments.
 NESTED: dict[str, Callable[[], Any]] = {"limits": lambda: _LIMITS | None, "prices": lambda: PRICES | None,
                                         "judge": lambda: _judge_model()}

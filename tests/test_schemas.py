@@ -19,7 +19,8 @@ BAD = [
     (["scorer.empathy.languages=5"], ["scorer.empathy.languages: 5 is not allowed"]),
     (["+variant.mine._target_=nosuch.Bot"], ["variant.mine._target_: cannot import 'nosuch.Bot' (No module named"]),
     (["+variant.mine._target_=evals.variants.example_bot.answer"], ["variant.mine.inquiry: missing"]),
-    (["+dataset.foo=1"], ["dataset.foo: unknown key (known keys: name, path, history_path, policy_path, on_error)"]),
+    (["+dataset.foo=1"], ["dataset.foo: unknown key (known keys: name, path, history_path, policy_path, on_error, "
+                          "references_path)"]),
     (["+judge.foo=1"], ["judge.foo: unknown key (known keys: model, base_url,"]),
     (["judge.max_tokens=many"], ["judge.max_tokens: 'many' is not allowed"]),
     (["+prices.mine=1"],
