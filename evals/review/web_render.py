@@ -60,9 +60,10 @@ def conversation(item: Item) -> list[dict[str, str]]:
     return turns
 
 
-def blind_replies(item: Item) -> list[dict[str, str]]:
-    """The candidate replies as a reviewer may see them: a letter and the text, never the variant."""
-    return [{"letter": c.letter, "text": c.text} for c in item.candidates]
+def blind_replies(item: Item) -> list[dict[str, Any]]:
+    """The candidate replies as a reviewer may see them: a letter, the text and whether it handed the chat
+    to a person (a tool call may do that without a word), never the variant."""
+    return [{"letter": c.letter, "text": c.text, "escalated": c.escalated} for c in item.candidates]
 
 
 def progress_text(progress: Progress) -> str:

@@ -127,6 +127,9 @@ def test_hostile_text_is_escaped_and_variant_names_never_reach_a_reviewer(queue)
     assert "style=" not in html and " on" + "error=" not in html.replace("onerror=alert(1)&gt;", "")
     assert "Customer (de)" in html and "Reply A" in html and "Reply B" in html
     assert "Agent reply 0\nsecond line" in html  # line breaks kept as text (pre-wrap in the CSS)
+    # what each reply did about a person is shown: a hand-off by tool call has no words to read it from
+    assert re.findall(r"Handed the chat to a person|Kept the chat", html) == ["Kept the chat",
+                                                                             "Handed the chat to a person"]
     for text in (html, client.get("/item/2").text, client.get("/item/99").text, client.get("/").text):
         for variant in VARIANTS:
             assert variant not in text  # not in the text, not in an attribute, not via slice or reason

@@ -92,7 +92,7 @@ def main(args: list[str]) -> int:
         made = len(store.items())
     print(f"{options.out}: {made} items ({options.strategy}, seed {options.seed}) from {options.run}; "
           f"candidates from {', '.join(extra['variants'])}; asks {', '.join(asked)}; "
-          f"{options.per_item} reviewers per item")
+          f"{options.per_item} reviewer{'s' if options.per_item != 1 else ''} per item")
     if sample.without_candidate:
         print(f"  {sample.without_candidate} of {sample.eligible + sample.without_candidate} decision points left "
               "out: no usable reply from those variants (errored or missing)")
