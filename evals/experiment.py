@@ -18,6 +18,7 @@ from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, reply_stats
 from evals.cache import ReplyCache
 from evals.config import INSTALLED, PROJECT_ROOT
 from evals.errors import UserError
+from evals.history import history_of
 from evals.html import business_section
 from evals.load import build_cases, load_conversations, sample_conversations
 from evals.memory import Memory
@@ -127,7 +128,9 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         business_files, frontier_svg = business.write(trade_off, out / "business")
         tracker.log_files("business", business_files)
         page = html_report.write(result, out / "report.html", title=f"{cfg.experiment}: {data_cfg.name}",
-                                 extra_sections=business_section.sections(trade_off, frontier_svg))
+                                 extra_sections=business_section.sections(trade_off, frontier_svg),
+                                 history=history_of(conversations, cfg.replay.view, options.redact_text,
+                                                    str(data_cfg.path)))
         tracker.log_files("report", [page])
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})

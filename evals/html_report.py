@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from evals.aggregate import DEFAULT_MIN_N
+from evals.history import History, history_from_dataset
 from evals.results import EvalResult
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -39,14 +40,17 @@ class Section:
 
 
 def write(result: EvalResult, path: Path, *, title: str, comparison: pd.DataFrame | None = None,
-          extra_sections: Sequence[Section] = (), worst_per_metric: int = WORST_PER_METRIC) -> Path:
+          extra_sections: Sequence[Section] = (), worst_per_metric: int = WORST_PER_METRIC,
+          history: History | None = None) -> Path:
     """Write the report to `path` (its folder created if needed) and return the path.
 
-    comparison: paired differences across runs (`evals.compare.pair`), shown beside the run's own."""
+    comparison: paired differences across runs (`evals.compare.pair`), shown beside the run's own.
+    history: the conversation so far for the worst examples (evals.history); by default read from the
+    run's dataset."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(result, title=title, comparison=comparison, extra_sections=extra_sections,
-                           worst_per_metric=worst_per_metric), encoding="utf-8")
+                           worst_per_metric=worst_per_metric, history=history), encoding="utf-8")
     return path
 
 
@@ -63,7 +67,8 @@ def slice_table(result: EvalResult, column: str) -> pd.DataFrame | None:
 
 
 def render(result: EvalResult, *, title: str, comparison: pd.DataFrame | None = None,
-           extra_sections: Sequence[Section] = (), worst_per_metric: int = WORST_PER_METRIC) -> str:
+           extra_sections: Sequence[Section] = (), worst_per_metric: int = WORST_PER_METRIC,
+           history: History | None = None) -> str:
     """The report as one HTML string."""
     import jinja2
 
@@ -91,8 +96,10 @@ def render(result: EvalResult, *, title: str, comparison: pd.DataFrame | None = 
         sliced.append({"column": column, "groups": groups})
     single_values = {c: sorted(result.replies[c].dropna().unique().tolist()) for c in SLICE_COLUMNS
                      if c in result.replies and result.replies[c].dropna().nunique() == 1}
+    if history is None and worst_per_metric > 0 and headline:
+        history = history_from_dataset(result)
     worst = [{"metric": m, "label": label, "direction": cells.DIRECTION_WORDS.get(specs[m].direction, ""),
-              "examples": examples.worst_examples(result, specs[m], worst_per_metric)}
+              "examples": examples.worst_examples(result, specs[m], worst_per_metric, history)}
              for m, label in headline if m in specs]
     metric_svg = None
     if headline:

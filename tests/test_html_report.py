@@ -11,6 +11,7 @@ from builders import conversation
 
 from evals import html_report
 from evals.api import Settings, evaluate
+from evals.history import history_of
 from evals.html.examples import confusion, worst_examples
 from evals.scorers.escalation import EscalationScorer
 from evals.types import Answer, Case, Inquiry, Reply, Score
@@ -255,3 +256,17 @@ def test_a_stand_in_baseline_is_named_with_the_reason(result) -> None:
     moved = result.__class__(result.replies, result.scores, result.summary, diffs, result.manifest)
     rows = Page(html_report.render(moved, title="t")).tables["differences"][0][1:]
     assert rows and all(row[2] == "rules standing in for human: human has no replies" for row in rows)
+
+
+def test_worst_examples_show_the_conversation_so_far(tmp_path: Path) -> None:
+    turns = (("customer", "My card <b>was</b> charged twice"), ("agent", "Sorry! Which card?"),
+             ("customer", "I need a human agent now"), ("agent", "Let me transfer you."))
+    chats = [conversation(f"m{i}", turns, should_escalate=i > 0) for i in range(3)]  # echo misses two
+    run = evaluate(chats, [KeywordBot(), EchoBot()], [EscalationScorer()], Settings(bootstrap=50, seed=1))
+    page = html_report.write(run, tmp_path / "r.html", title="t", history=history_of(chats, "agent", False, "m"))
+    worst = page.read_text().split('id="worst"')[1]
+    assert "conversation so far (2 earlier turns)" in worst and "Sorry! Which card?" in worst
+    assert "My card &lt;b&gt;was&lt;/b&gt; charged twice" in worst  # earlier turns are text too
+    # from the results alone (no dataset recorded), the last message with the reason
+    alone = html_report.render(run, title="t").split('id="worst"')[1]
+    assert "last message only (dataset conversations not found)" in alone and "conversation so far (" not in alone

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evals.aggregate import MetricSpec
+from evals.history import History
 from evals.results import EvalResult
 
 
@@ -36,6 +37,8 @@ class Example:
     inquiry: str
     reference_reply: str
     replies: list[VariantReply]
+    earlier: list[dict[str, str]] = field(default_factory=list)  # the turns before the inquiry
+    history_note: str = ""  # why only the inquiry is shown, when it is
 
 
 def badness(spec: MetricSpec, rows: pd.DataFrame) -> pd.Series:
@@ -53,7 +56,7 @@ def badness(spec: MetricSpec, rows: pd.DataFrame) -> pd.Series:
     return own if spec.direction == "lower" else -own
 
 
-def worst_examples(result: EvalResult, spec: MetricSpec, k: int) -> list[Example]:
+def worst_examples(result: EvalResult, spec: MetricSpec, k: int, history: History | None = None) -> list[Example]:
     """Up to k decision points where the variants did worst on a metric: ranked by the worst variant's
     score there, then by all variants' mean; only points below the best score seen (no perfect ones).
     Empty for a metric with no better direction."""
@@ -70,11 +73,12 @@ def worst_examples(result: EvalResult, spec: MetricSpec, k: int) -> list[Example
     per_case["order"] = [order.get(c, len(order)) for c in per_case.index]
     picked = per_case.sort_values(["max", "mean", "order"], ascending=[False, False, True]).head(k)
     # every reply's score is shown, also those the metric does not count (a kept reply in hand-off F1)
-    return [_example(result, case_id, every[every["case_id"] == case_id], worst)
+    return [_example(result, case_id, every[every["case_id"] == case_id], worst, history)
             for case_id, worst in zip(picked.index, picked["max"])]
 
 
-def _example(result: EvalResult, case_id: str, rows: pd.DataFrame, worst: float) -> Example:
+def _example(result: EvalResult, case_id: str, rows: pd.DataFrame, worst: float,
+             history: History | None) -> Example:
     replies = result.replies[result.replies["case_id"] == case_id]
     first = replies.iloc[0]
     by_variant = {r["variant"]: r for r in replies.to_dict("records")}
@@ -90,9 +94,12 @@ def _example(result: EvalResult, case_id: str, rows: pd.DataFrame, worst: float)
             problem=_problem(reply), value=_value(score), label=_text(score and score.get("label")),
             explanation=_text(score and score.get("explanation")),
             worst=score is not None and bool(np.isclose(score["badness"], worst))))  # NaN: not counted
-    return Example(case_id, _text(first.get("conversation_id")), int(first.get("turn", 0)),
-                   _text(first.get("language")), _text(first.get("intent")), _label(first.get("should_escalate")),
-                   _text(first.get("inquiry")), _text(first.get("reference_reply")), shown)
+    conversation_id, turn, inquiry = _text(first.get("conversation_id")), int(first.get("turn", 0)), \
+        _text(first.get("inquiry"))
+    turns, note = history(conversation_id, turn, inquiry) if history else ([], "")
+    return Example(case_id, conversation_id, turn, _text(first.get("language")), _text(first.get("intent")),
+                   _label(first.get("should_escalate")), inquiry, _text(first.get("reference_reply")), shown,
+                   earlier=turns[:-1], history_note=note)
 
 
 def _problem(reply: dict[str, Any]) -> str:

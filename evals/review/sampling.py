@@ -30,7 +30,6 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -386,43 +385,7 @@ def contest(result: EvalResult, labels: Any, chosen: Sequence[str], notes: list[
 
 def dataset_history(result: EvalResult) -> Callable[[Point], tuple[list[dict[str, str]], str]]:
     """point -> (the conversation up to the customer's turn, a note when it is only the last message)."""
-    from evals.load import load_conversations
-    from evals.types import Case
+    from evals.history import history_from_dataset
 
-    manifest = result.manifest
-    source = str((manifest.get("dataset") or {}).get("source") or "")
-    configured = str(((manifest.get("config") or {}).get("dataset") or {}).get("path") or "")
-    path = next((p for p in (source, configured) if p and Path(p).exists()), None)
-    view = ((manifest.get("config") or {}).get("replay") or {}).get("view", "agent")
-    redactor = None
-    if manifest.get("redacted_text", False):
-        from evals.pii import PiiRedactor
-
-        redactor = PiiRedactor()
-    conversations: dict[str, Any] = {}
-    problem = f"dataset {source or configured or '(not recorded)'} not found"
-    if path is not None:
-        try:
-            conversations = {c.conversation_id: c for c in load_conversations(path, on_error="skip").conversations}
-            problem = ""
-        except UserError as exc:
-            problem = f"dataset {path} not readable ({str(exc).splitlines()[0]})"
-
-    def last_only(point: Point, why: str) -> tuple[list[dict[str, str]], str]:
-        return [{"role": "customer", "text": point.inquiry}], f"history: the customer's last message only ({why})"
-
-    def history(point: Point) -> tuple[list[dict[str, str]], str]:
-        conv = conversations.get(point.conversation_id)
-        if conv is None:
-            return last_only(point, problem or f"conversation {point.conversation_id} not in {path}")
-        reference = next((r for r in conv.references if r.turn == point.turn), None)
-        if reference is None:
-            return last_only(point, f"turn {point.turn} of {point.conversation_id} has no reference in {path}")
-        turns = [{"role": t.role, "text": t.text} for t in Case(conv, point.turn, reference, view).history()]
-        if redactor is not None:
-            turns = [{"role": t["role"], "text": redactor.redact(t["text"]).text} for t in turns]
-        if turns[-1]["text"] != point.inquiry:  # the dataset changed since the run: do not show another chat
-            return last_only(point, f"{path} no longer holds the message the run answered")
-        return turns, ""
-
-    return history
+    lookup = history_from_dataset(result)
+    return lambda point: lookup(point.conversation_id, point.turn, point.inquiry)
