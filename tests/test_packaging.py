@@ -94,6 +94,10 @@ def test_wheel_holds_every_config_and_the_files_the_shipped_configs_name(wheel: 
     assert any(n.startswith("evals/_datasets/wmt24_chat/") for n in named)
     assert named <= names
     assert "evals/_datasets/build.py" not in names
+    # the labelling page's templates and static files (found next to evals/review/app.py)
+    page_files = {f"evals/{p.relative_to(ROOT / 'evals').as_posix()}" for p in (ROOT / "evals" / "review").rglob("*")
+                  if p.is_file() and p.suffix in (".html", ".js", ".css")}
+    assert "evals/review/static/review.js" in page_files and page_files <= names
 
 
 def _venv_reusing_project_dependencies(folder: Path) -> Path:
