@@ -8,6 +8,7 @@ logs it as one MLflow run named `sweep summary` (tag `evals.sweep`), beside the 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -102,12 +103,36 @@ def _cell(row: pd.Series) -> str:
 class SweepSummary(Callback):
     """Hydra callback: at the end of a multirun, one summary of the sweep (see the module docstring)."""
 
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        """Make the MLflow store and experiment once, before the jobs start.
+
+        Parallel launchers (joblib, Ray) start the jobs together: each would find no experiment and make it, and
+        two processes making a new sqlite store at once fail on its schema migration (duplicate column)."""
+        from evals import tracking
+
+        try:
+            tracking.Tracker(str(config.tracking.uri), str(config.experiment), config.tracking.get("artifact_root"))
+        except Exception:  # noqa: BLE001  a bad tracking setting: every job reports it as a one-line error
+            return
+
+    def on_job_start(self, config: Any, **kwargs: Any) -> None:
+        """A job runs in the folder the sweep was launched from, whichever process runs it.
+
+        A Ray worker starts in the folder `ray start` ran in; relative paths (the default sqlite store under
+        runs/, the reply cache, a dataset path) must mean the launching folder, as they do without Ray. On a
+        machine without that folder (a remote worker) the job stays where the worker started."""
+        launched_from = str(config.hydra.runtime.cwd)
+        if os.getcwd() != launched_from and os.path.isdir(launched_from):
+            os.chdir(launched_from)
+
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         from omegaconf import OmegaConf
 
         sweep_dir = Path(OmegaConf.select(config, "hydra.sweep.dir"))
         jobs = jobs_of(sweep_dir)
-        if not jobs:
+        if not jobs:  # on workers of other machines the jobs' folders are theirs (docs/sweeps.md)
+            print(f"\nNo sweep summary: no job's results folder under {sweep_dir} (jobs on other machines need "
+                  "hydra.sweep.dir on a shared filesystem)", file=sys.stderr)
             return
         table = summary(jobs)
         text = markdown(table)
