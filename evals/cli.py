@@ -58,7 +58,16 @@ examples:
   chatbot-evals review queue RUN --size 60 --out review.db   # then: review serve review.db
 
 results: mlflow ui --backend-store-uri sqlite:///runs/mlflow.db   (then open http://127.0.0.1:5000)
+         or a team's server: tracking=server tracking.uri=http://host:5000 (docs/tracking_server.md)
 """
+
+
+def open_hint(uri: str) -> str:
+    """How to look at the runs: a tracking server is already serving its UI; a local store needs one started."""
+    if uri.lower().startswith(("http://", "https://")):
+        return f"open {uri}"
+    return f"mlflow ui --backend-store-uri {uri}"
+
 
 def _stderr_console() -> Console:
     from rich.console import Console
@@ -176,7 +185,7 @@ def _run(rest: list[str]) -> int:
             f"\nMLflow run {result.parent_run_id} ({len(result.variant_run_ids)} variant runs); "
             f"report in {result.report_dir}; results folder {result.report_dir / 'results'} "
             "(read it with evals.EvalResult.load, see docs/results.md)\n"
-            f"open the results: mlflow ui --backend-store-uri {cfg.tracking.uri}"
+            f"open the results: {open_hint(cfg.tracking.uri)}"
         )
 
     sys.argv = ["chatbot-evals run", *rest]

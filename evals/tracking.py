@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 
 def _telemetry_off_unless_chosen() -> None:
@@ -119,17 +120,69 @@ def _run(**kwargs: Any) -> Iterator[mlflow.ActiveRun]:
             raise
 
 
+def is_server(uri: str) -> bool:
+    """A tracking server (http or https), as opposed to a store this process opens itself."""
+    return uri.lower().startswith(("http://", "https://"))
+
+
+def artifact_location(uri: str, artifact_root: str | None) -> str | None:
+    """Where a new experiment keeps its artifacts; None leaves it to the store or server.
+
+    A folder path is a local store's business only: with a tracking server it would send every
+    artifact to this client's own disk, where nobody else can open it, so the server's default
+    (`mlflow-artifacts:` with `--serve-artifacts`) wins. A URI (s3://, mlflow-artifacts:, file://
+    on a shared mount) was chosen on purpose and is kept.
+    """
+    if not artifact_root:
+        return None
+    if len(urlparse(artifact_root).scheme) > 1:  # one letter is a Windows drive, not a scheme
+        return artifact_root
+    if is_server(uri):
+        return None
+    return Path(artifact_root).resolve().as_uri()
+
+
+def check_server_answers(uri: str, timeout_s: float = 10) -> None:
+    """One line now, instead of MLflow's minutes of retries and a traceback, when no server is there."""
+    import urllib.error
+    import urllib.request
+
+    from evals.errors import UserError
+
+    try:
+        urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout_s).close()
+    except urllib.error.HTTPError:
+        return  # something answers (a proxy asking for a login, say); MLflow's own errors say more
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UserError(f"tracking.uri: no MLflow server answers at {uri} ({reason}); start one "
+                        "(docs/tracking_server.md) or give its address") from None
+
+
 class Tracker:
     def __init__(self, uri: str, experiment: str, artifact_root: str | None = None) -> None:
         logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep the terminal for results
+        if is_server(uri):
+            check_server_answers(uri)
         mlflow.set_tracking_uri(uri)
         self.uri = uri
         found = mlflow.get_experiment_by_name(experiment)
         if found is None:
-            location = Path(artifact_root).resolve().as_uri() if artifact_root else None
-            self.experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
+            try:
+                self.experiment_id = mlflow.create_experiment(experiment, artifact_location=artifact_location(
+                    uri, artifact_root))
+            except mlflow.exceptions.MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                # another process made it between the lookup and here (teammates, a sweep's jobs on a server)
+                self.experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
         else:
             self.experiment_id = found.experiment_id
+            if is_server(uri) and found.artifact_location.startswith("file:"):
+                # made before the server kept artifacts: each client writes them to its own disk
+                print(f"note: experiment '{experiment}' on {uri} keeps its artifacts at {found.artifact_location}, "
+                      "which each client writes to directly (its own disk unless that is a shared mount); "
+                      "give a new `experiment=` name to have the server keep them", file=sys.stderr)
 
     @contextmanager
     def experiment_run(self, name: str, config: Mapping[str, Any], tags: Mapping[str, str]) -> Iterator[str]:
