@@ -36,10 +36,10 @@ from evals.errors import UserError
 from evals.labels import CRITERIA, DOMAIN, LEVEL, Labels
 from evals.masking import REDACTED
 from evals.results import EvalResult, scores_frame
+from evals.review.store import ADJUDICATED
 from evals.scorers.judge import Judge, JudgeScorer, Rubric
 from evals.types import Case, Conversation, Reply
 
-ADJUDICATED = "adjudicated"  # the reviewer name of the queue owner's final labels in an export
 MIN_HELDOUT = 10  # fewer held-out replies cannot show a gain beyond noise
 MAX_TURNS = 4  # a worked case shows the conversation's last turns up to the customer's
 MAX_CHARS = 500  # per text in a worked case: enough to grade, short enough to keep the prompt small

@@ -29,9 +29,8 @@ from typing import Any
 
 from evals.errors import UserError
 from evals.review.questions import ACCURACY_TO_SCALE, escalation_class
-from evals.review.store import NOTE, Store
+from evals.review.store import ADJUDICATED, NOTE, Store
 
-ADJUDICATED = "adjudicated"  # the reviewer name of a final (adjudicated) label
 CRITERION_OF: dict[str, str] = {"empathy": "empathy", "accuracy": "accuracy", "handoff": "escalation"}
 _VERSIONED = re.compile(r"^(?:labels|references|manifest)-v(\d+)\.(?:jsonl|parquet|json)$")
 DERIVED_NOTE = ("escalation labels are derived: a reviewer's yes/no to 'did this reply hand off correctly?' "

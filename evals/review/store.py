@@ -58,6 +58,7 @@ CREATE TABLE adjudications (
 CREATE UNIQUE INDEX one_final ON adjudications (item_id, COALESCE(slot, -1), question);
 """
 NOTE = "note"  # a free-text note per item: stored like an answer, not a question
+ADJUDICATED = "adjudicated"  # the reviewer name of final labels in an export (evals/review/export.py)
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,8 @@ class Store:
         name = name.strip()
         if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise UserError(f"reviewer name '{name}': use 1-64 letters, digits, '-', '_' or '.'")
+        if name == ADJUDICATED:
+            raise UserError(f"reviewer name '{name}' is reserved: exported final labels carry it")
         token = secrets.token_urlsafe(24)
         try:
             self._db.execute("INSERT INTO reviewers VALUES (?, ?, ?, ?, NULL)",

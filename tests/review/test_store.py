@@ -129,3 +129,9 @@ def test_opening_something_else_is_a_one_line_error(tmp_path):
         Store(tmp_path / "x.db")
     with pytest.raises(UserError, match="no such queue"):
         Store(tmp_path / "missing.db")
+
+
+def test_the_name_of_final_labels_is_no_reviewer_name(tmp_path):
+    store = make_queue(tmp_path / "q.db")
+    with pytest.raises(UserError, match="'adjudicated' is reserved"):
+        store.add_reviewer("adjudicated")
