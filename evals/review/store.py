@@ -229,17 +229,22 @@ class Store:
         return tuple(QUESTIONS[name] for name in self.meta.asked)
 
     def items(self) -> list[Item]:
+        return self._items("", ())
+
+    def item(self, item_id: int) -> Item | None:
+        """One item, read alone: every answer checks its item, so this must not read the whole queue."""
+        found = self._items("WHERE item_id = ?", (item_id,))
+        return found[0] if found else None
+
+    def _items(self, where: str, args: tuple[Any, ...]) -> list[Item]:
         candidates: dict[int, list[Candidate]] = {}
         for item_id, slot, variant, text, escalated in self._db.execute(
-                "SELECT item_id, slot, variant, text, escalated FROM candidates ORDER BY item_id, slot"):
+                f"SELECT item_id, slot, variant, text, escalated FROM candidates {where} ORDER BY item_id, slot", args):
             candidates.setdefault(item_id, []).append(Candidate(slot, variant, text, bool(escalated)))
         return [Item(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7],
                      tuple(candidates.get(r[0], ())))
                 for r in self._db.execute("SELECT item_id, case_id, conversation_id, turn, language, history, "
-                                          "slice, reason FROM items ORDER BY item_id")]
-
-    def item(self, item_id: int) -> Item | None:
-        return next((i for i in self.items() if i.item_id == item_id), None)
+                                          f"slice, reason FROM items {where} ORDER BY item_id", args)]
 
     def questions_for(self, item: Item) -> list[tuple[int | None, Question]]:
         """(slot or None, question) in the order the page asks them: per candidate, then per item."""
