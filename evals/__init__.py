@@ -23,16 +23,18 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "evaluate": "evals.api", "Settings": "evals.api",
     "EvalResult": "evals.results", "Memory": "evals.memory",
+    "evaluate_sharded": "evals.sharding", "Sharding": "evals.sharding",
     **{name: "evals.types" for name in ("Case", "Conversation", "Inquiry", "Answer", "Reply", "Score", "Variant",
                                         "Scorer", "Turn", "Reference")},
 }
 __all__ = ["Answer", "Case", "Conversation", "EvalResult", "Inquiry", "Memory", "Reference", "Reply", "Score",
-           "Scorer", "Settings", "Turn", "Variant", "evaluate"]
+           "Scorer", "Settings", "Sharding", "Turn", "Variant", "evaluate", "evaluate_sharded"]
 
 if TYPE_CHECKING:
     from evals.api import Settings, evaluate
     from evals.memory import Memory
     from evals.results import EvalResult
+    from evals.sharding import Sharding, evaluate_sharded
     from evals.types import Answer, Case, Conversation, Inquiry, Reference, Reply, Score, Scorer, Turn, Variant
 
 

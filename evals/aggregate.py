@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evals.conversation_sums import ConversationSums
 from evals.types import Direction, Ratio, Scorer
 
 
@@ -85,20 +86,6 @@ DEFAULT_MIN_N = 10
 DEFAULT_MAX_UNDEFINED = 0.01
 
 
-@dataclass(frozen=True)
-class _Sums:
-    """Per conversation (rows, in `conversations` order) x metric (columns)."""
-
-    conversations: pd.Index
-    num: np.ndarray
-    den: np.ndarray
-    count: np.ndarray  # rows behind the denominator: scored replies, or labels the ratio counts
-
-    def take(self, conversations: pd.Index) -> _Sums:
-        at = self.conversations.get_indexer(conversations)
-        return _Sums(conversations, self.num[at], self.den[at], self.count[at])
-
-
 def summarise(
     scores: pd.DataFrame,
     scorers: Sequence[Scorer] | Sequence[MetricSpec],
@@ -116,13 +103,19 @@ def summarise(
     denominator; above `max_undefined` the interval is withheld as NaN).
     """
     specs = _specs(scorers)
+    sums = {str(v): ConversationSums.of(frame, specs) for v, frame in scores.groupby("variant", sort=False)}
+    return summary_of(sums, specs, n_boot, confidence, seed, min_n, max_undefined)
+
+
+def summary_of(sums: Mapping[str, ConversationSums], specs: Sequence[MetricSpec], n_boot: int = 1000,
+               confidence: float = 0.95, seed: int = 0, min_n: int = DEFAULT_MIN_N,
+               max_undefined: float = DEFAULT_MAX_UNDEFINED) -> pd.DataFrame:
+    """`summarise` from each variant's per-conversation sums (what a streamed run keeps)."""
     rows = []
-    for variant, frame in scores.groupby("variant", sort=False):
-        sums = _per_conversation_sums(frame, specs)
-        estimate = _ratio(sums.num.sum(axis=0), sums.den.sum(axis=0))
-        n = sums.count.sum(axis=0)
-        low, high, undefined = _bootstrap(sums.num, sums.den, n_boot, confidence, seed, max_undefined)
-        unscored = frame.groupby("scorer")["value"].apply(lambda v: int(v.isna().sum()))
+    for variant, mine in sums.items():
+        estimate = _ratio(mine.num.sum(axis=0), mine.den.sum(axis=0))
+        n = mine.count.sum(axis=0)
+        low, high, undefined = _bootstrap(mine.num, mine.den, n_boot, confidence, seed, max_undefined)
         for j, spec in enumerate(specs):
             rows.append({
                 "variant": variant,
@@ -131,7 +124,7 @@ def summarise(
                 "ci_low": low[j],
                 "ci_high": high[j],
                 "n": int(n[j]),
-                "unscored": int(unscored.get(spec.scorer, 0)),
+                "unscored": int(mine.unscored.get(spec.scorer, 0)),
                 "too_few": bool(n[j] < min_n),
                 "undefined_share": undefined[j],
                 "direction": spec.direction,
@@ -165,7 +158,15 @@ def paired_differences(
     """
     specs = _specs(scorers)
     variants = list(dict.fromkeys(scores["variant"]))
-    sums = {v: _per_conversation_sums(scores[scores["variant"] == v], specs) for v in variants}
+    sums = {v: ConversationSums.of(scores[scores["variant"] == v], specs) for v in variants}
+    return differences_of(sums, specs, baseline, n_boot, confidence, seed, min_n, max_undefined)
+
+
+def differences_of(sums: Mapping[str, ConversationSums], specs: Sequence[MetricSpec], baseline: str,
+                   n_boot: int = 1000, confidence: float = 0.95, seed: int = 0, min_n: int = DEFAULT_MIN_N,
+                   max_undefined: float = DEFAULT_MAX_UNDEFINED) -> pd.DataFrame:
+    """`paired_differences` from each variant's per-conversation sums (what a streamed run keeps)."""
+    variants = list(sums)
     order = [baseline, *(v for v in variants if v != baseline)]
     against = [next((v for v in order if v in sums and sums[v].count[:, j].sum() > 0), baseline)
                for j in range(len(specs))]
@@ -176,8 +177,8 @@ def paired_differences(
             if variant == base:
                 continue
             mine = sums[variant]
-            theirs = sums.get(base) or _per_conversation_sums(scores.iloc[:0], specs)
-            shared = mine.conversations.intersection(theirs.conversations).sort_values()
+            theirs = sums.get(base) or ConversationSums.empty(len(specs))
+            shared = mine.shared_with(theirs)
             v, b = mine.take(shared), theirs.take(shared)
             diff = _ratio(v.num.sum(axis=0), v.den.sum(axis=0)) - _ratio(b.num.sum(axis=0), b.den.sum(axis=0))
             n = np.minimum(v.count.sum(axis=0), b.count.sum(axis=0))
@@ -194,8 +195,8 @@ def paired_differences(
                              "ci_low": low[j], "ci_high": high[j], "within_noise": verdict, "n": int(n[j]),
                              "too_few": too_few, "undefined_share": undefined[j],
                              "fallback_from": None if base == baseline else baseline,
-                             "fallback_reason": None if base == baseline else _why_unscorable(scores, baseline,
-                                                                                              spec),
+                             "fallback_reason": None if base == baseline else _why_unscorable(
+                                 sums.get(baseline), baseline, spec),
                              "direction": spec.direction, "label": spec.label})
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
@@ -205,9 +206,9 @@ def paired_draws(scores: pd.DataFrame, specs: Sequence[MetricSpec], baseline: st
     """`variant` minus `baseline` in each paired resample of the conversations both answered (B x M): the
     draws behind `paired_differences`' intervals (same seed, same draws), e.g. for a p-value. Empty (0 x M)
     without resamples or with fewer than two shared conversations."""
-    mine = _per_conversation_sums(scores[scores["variant"] == variant], specs)
-    theirs = _per_conversation_sums(scores[scores["variant"] == baseline], specs)
-    shared = mine.conversations.intersection(theirs.conversations).sort_values()
+    mine = ConversationSums.of(scores[scores["variant"] == variant], specs)
+    theirs = ConversationSums.of(scores[scores["variant"] == baseline], specs)
+    shared = mine.shared_with(theirs)
     if n_boot < 1 or len(shared) < 2:
         return np.full((0, len(specs)), np.nan)
     v, b = mine.take(shared), theirs.take(shared)
@@ -215,45 +216,17 @@ def paired_draws(scores: pd.DataFrame, specs: Sequence[MetricSpec], baseline: st
     return _ratio(v_num, v_den) - _ratio(b_num, b_den)
 
 
-def _why_unscorable(scores: pd.DataFrame, variant: str, spec: MetricSpec) -> str:
+def _why_unscorable(sums: ConversationSums | None, variant: str, spec: MetricSpec) -> str:
     """Why `variant` has nothing in a metric's denominator, in words for the report."""
-    mine = scores[scores["variant"] == variant]
-    if mine.empty:
+    if sums is None or not sums.rows:
         return f"{variant} has no replies"
-    rows = mine[mine["scorer"] == spec.scorer]
-    if rows.empty:
+    rows = sums.rows.get(spec.scorer, 0)
+    if not rows:
         return f"{variant} has no {spec.scorer} scores"
-    if spec.ratio is None or rows["value"].isna().all():
-        return f"{variant} has no scorable {spec.scorer} replies ({int(rows['value'].isna().sum())} unscored)"
+    unscored = sums.unscored.get(spec.scorer, 0)
+    if spec.ratio is None or unscored == rows:
+        return f"{variant} has no scorable {spec.scorer} replies ({unscored} unscored)"
     return f"{variant} has no replies labelled {' / '.join(spec.ratio.denominator)}, which {spec.name} is over"
-
-
-def _per_conversation_sums(frame: pd.DataFrame, specs: Sequence[MetricSpec],
-                           conversations: pd.Index | None = None) -> _Sums:
-    """Numerator, denominator and row count of every metric, summed per conversation (C x M).
-
-    Rows of conversations outside `conversations` (when given) are left out."""
-    if conversations is None:
-        conversations = pd.Index(frame["conversation_id"].unique())
-    else:
-        frame = frame[frame["conversation_id"].isin(conversations)]
-    num = np.zeros((len(conversations), len(specs)))
-    den = np.zeros_like(num)
-    count = np.zeros_like(num)
-    for j, spec in enumerate(specs):
-        rows = frame[frame["scorer"] == spec.scorer]
-        at = conversations.get_indexer(rows["conversation_id"])
-        if spec.ratio is None:
-            scored = rows["value"].notna().to_numpy()
-            np.add.at(num[:, j], at[scored], rows["value"].to_numpy()[scored])
-            np.add.at(den[:, j], at[scored], 1.0)
-            np.add.at(count[:, j], at[scored], 1.0)
-        else:
-            labels = rows["label"]
-            np.add.at(num[:, j], at, labels.map(spec.ratio.numerator).fillna(0.0).to_numpy(float))
-            np.add.at(den[:, j], at, labels.map(spec.ratio.denominator).fillna(0.0).to_numpy(float))
-            np.add.at(count[:, j], at, labels.isin(list(spec.ratio.denominator)).to_numpy(float))
-    return _Sums(conversations, num, den, count)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -273,8 +246,9 @@ def _bootstrap(num: np.ndarray, den: np.ndarray, n_boot: int, confidence: float,
 
 
 # Resamples drawn at once: the B x C weight matrix would grow with the data (80 MB at 10,000
-# conversations); in chunks, memory stays flat and the draws are the same (one generator, in order).
-_CHUNK = 100
+# conversations); in chunks of at most this many weights, memory stays flat and the draws are the same
+# (one generator, in order: numpy's multinomial draws a block of resamples as it draws them one by one).
+_CHUNK_WEIGHTS = 2_000_000
 
 
 def _resampled(n_boot: int, seed: int, *sums: np.ndarray) -> list[np.ndarray]:
@@ -284,8 +258,9 @@ def _resampled(n_boot: int, seed: int, *sums: np.ndarray) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     probabilities = np.full(n_conv, 1.0 / n_conv)
     out = [np.empty((n_boot, s.shape[1])) for s in sums]
-    for start in range(0, n_boot, _CHUNK):
-        weights = rng.multinomial(n_conv, probabilities, size=min(_CHUNK, n_boot - start))
+    chunk = max(1, min(100, _CHUNK_WEIGHTS // max(n_conv, 1)))
+    for start in range(0, n_boot, chunk):
+        weights = rng.multinomial(n_conv, probabilities, size=min(chunk, n_boot - start))
         for total, s in zip(out, sums):
             total[start:start + len(weights)] = weights @ s
     return out

@@ -28,6 +28,7 @@ import pandas as pd
 from evals.aggregate import DEFAULT_MAX_UNDEFINED, DEFAULT_MIN_N, definitions, paired_differences, summarise
 from evals.cache import ReplyCache
 from evals.consistency import consistency
+from evals.error_budget import ErrorBudget
 from evals.errors import UserError
 from evals.load import build_cases, load_conversations
 from evals.memory import Memory
@@ -165,7 +166,7 @@ def _cases(data: Sequence[Case] | Sequence[Conversation] | str | Path) -> tuple[
 
 
 async def _run(cases: Sequence[Case], variants: Sequence[Variant], scorers: Sequence[Scorer], settings: Settings,
-               memory: Memory, cache: ReplyCache | None, on_progress: OnProgress | None
+               memory: Memory, cache: ReplyCache | None, on_progress: OnProgress | None, prepare: bool = True
                ) -> tuple[list[Reply], list[Score]]:
     progress = on_progress or (lambda _task, _done, _total: None)
     deadline = time.monotonic() + settings.time_budget_s if settings.time_budget_s else None
@@ -183,7 +184,8 @@ async def _run(cases: Sequence[Case], variants: Sequence[Variant], scorers: Sequ
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evals-score") as worker:
         try:
             for variant in variants:
-                variant.prepare(memory)
+                if prepare:  # a sharded run prepares its bots once per shard, not per chunk
+                    variant.prepare(memory)
                 judged = {j.name: 0 for j in judges}
 
                 def arrived(reply: Reply, variant: str = variant.name, judged: dict[str, int] = judged) -> None:
@@ -249,23 +251,11 @@ def _score_batches(scorers: Sequence[Any], cases: Sequence[Case], replies: Seque
 
 
 def error_budget_problems(replies: Sequence[Reply], max_error_rate: float) -> list[str]:
-    """One line per variant whose failed replies exceed the budget, with the commonest errors.
-
-    A decision point the data has no reply for (the human or recorded variant, `missing`) is not a
-    failure of the bot and does not count."""
-    problems = []
-    for variant in dict.fromkeys(r.variant for r in replies):
-        mine = [r for r in replies if r.variant == variant]
-        failed = [r for r in mine if r.error and not r.missing]
-        if mine and len(failed) / len(mine) > max_error_rate:
-            common: dict[str, int] = {}
-            for r in failed:
-                key = (r.error or "")[:160]
-                common[key] = common.get(key, 0) + 1
-            top = "; ".join(f"{n}x {e}" for e, n in sorted(common.items(), key=lambda kv: -kv[1])[:3])
-            problems.append(f"{variant}: {len(failed)} of {len(mine)} replies failed "
-                            f"({len(failed) / len(mine):.0%} > replay.max_error_rate {max_error_rate:g}): {top}")
-    return problems
+    """One line per variant whose failed replies exceed the budget, with the commonest errors."""
+    budget = ErrorBudget()
+    for r in replies:
+        budget.add(r.variant, r.error, r.missing)
+    return budget.problems(max_error_rate)
 
 
 def dataset_digest(cases: Sequence[Case]) -> str:

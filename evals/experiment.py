@@ -24,8 +24,9 @@ from evals.load import build_cases, load_conversations, sample_conversations
 from evals.memory import Memory
 from evals.reply_traces import chosen_cases, reply_traces
 from evals.results import EvalResult
+from evals.sharding import Sharding, evaluate_sharded
 from evals.tracking import Tracker, git_commit, latest_kappa
-from evals.types import Scorer, Variant
+from evals.types import Conversation, Scorer, Variant
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,16 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     run_ids: dict[str, str] = {}
     run_name = cfg.run_name or f"{'+'.join(v.name for v in variants)} · {data_cfg.name} · {digest}"
     with tracker.experiment_run(run_name, config, tags) as parent_id:
+        memory = Memory.of(conversations, cfg.replay.view)
         with _progress(console) as progress:
-            result = api.evaluate(cases, variants, scorers, options, memory=Memory.of(conversations, cfg.replay.view),
-                                  cache=cache, dataset_name=data_cfg.name, on_progress=_bars(progress))
-        files = result.save(out / "results")
+            if sharding := _sharding(cfg):
+                files = _sharded(conversations, variants, scorers, options, sharding, cfg, memory, out / "results",
+                                 _bars(progress))
+                result = EvalResult.load(out / "results")
+            else:
+                result = api.evaluate(cases, variants, scorers, options, memory=memory, cache=cache,
+                                      dataset_name=data_cfg.name, on_progress=_bars(progress))
+                files = result.save(out / "results")
         tracker.log_files("results", files)
         wide = result.wide()
         dataset_table = dataset_of(result)
@@ -157,6 +164,25 @@ class ErrorBudgetExceeded(UserError):
     """More replies failed than `replay.max_error_rate` allows; the results are logged, not to be trusted."""
 
     exit_code = 1  # the run itself worked; its bots did not
+
+
+def _sharding(cfg: DictConfig) -> Sharding | None:
+    """`shards.*` as settings; None for an unsharded run (count 1, the default)."""
+    node = cfg.get("shards") or {}
+    if node.get("count", 1) == 1:
+        return None
+    return Sharding(shards=node.count, engine=node.get("engine", "local"), chunk=node.get("chunk", 2000),
+                    ray_address=node.get("ray_address"))
+
+
+def _sharded(conversations: list[Conversation], variants: list[Variant], scorers: list[Scorer],
+             options: api.Settings, sharding: Sharding, cfg: DictConfig, memory: Memory, folder: Path,
+             on_progress: api.OnProgress) -> list[Path]:
+    """The run in shards (evals.sharding) into `folder`; the results files written."""
+    evaluate_sharded(conversations, variants, scorers, folder, options, sharding,
+                     decision_points=cfg.replay.decision_points, view=cfg.replay.view, memory=memory,
+                     cache_path=cfg.replay.cache, dataset_name=cfg.dataset.name, on_progress=on_progress)
+    return sorted(p for p in folder.iterdir() if p.is_file())
 
 
 def _bars(progress: Progress) -> api.OnProgress:

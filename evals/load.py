@@ -56,29 +56,44 @@ def load_conversations(path: str | Path, on_error: OnError = "fail") -> LoadedDa
     conversations: list[Conversation] = []
     errors: list[RowError] = []
     seen: dict[str, str] = {}
-    for row, record in _records(source):
-        if isinstance(record, RowError):
-            errors.append(record)
+    for _, row, found in read_rows(source):
+        if isinstance(found, list):
+            errors.extend(found)
             continue
-        try:
-            conv = Conversation.model_validate(record)
-        except ValidationError as exc:
-            errors.extend(_row_errors(source, row, exc))
+        if found.conversation_id in seen:
+            errors.append(duplicate(source, row, found.conversation_id, seen[found.conversation_id]))
             continue
-        if conv.conversation_id in seen:
-            errors.append(
-                RowError(source, row, "conversation_id",
-                         f"duplicate id '{conv.conversation_id}' (first at {seen[conv.conversation_id]})")
-            )
-            continue
-        seen[conv.conversation_id] = row
-        conversations.append(conv)
+        seen[found.conversation_id] = row
+        conversations.append(found)
     if errors and on_error == "fail":
-        raise DatasetError(_summarise(errors, "fix the rows above, or set dataset.on_error=skip "
-                                              "to leave them out (they are counted and logged)"))
+        raise refuse(errors)
     if not conversations:
         raise DatasetError(f"{source}: no valid conversation in the file")
     return LoadedDataset(source, conversations, errors)
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, str, Conversation | list[RowError]]]:
+    """Each record of the file in order, validated: (index, row, the conversation or the row's errors).
+    Duplicate ids are for the caller to check (`load_conversations` keeps every id; a streamed run hashes them)."""
+    source = str(path)
+    for index, (row, record) in enumerate(_records(source)):
+        if isinstance(record, RowError):
+            yield index, row, [record]
+            continue
+        try:
+            yield index, row, Conversation.model_validate(record)
+        except ValidationError as exc:
+            yield index, row, _row_errors(source, row, exc)
+
+
+def duplicate(source: str, row: str, conversation_id: str, first: str) -> RowError:
+    return RowError(source, row, "conversation_id", f"duplicate id '{conversation_id}' (first at {first})")
+
+
+def refuse(errors: Sequence[RowError]) -> DatasetError:
+    """The error for bad rows when `on_error` is fail."""
+    return DatasetError(_summarise(errors, "fix the rows above, or set dataset.on_error=skip "
+                                           "to leave them out (they are counted and logged)"))
 
 
 def build_cases(

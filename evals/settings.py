@@ -101,11 +101,17 @@ RULES: dict[str, Rule] = {
                             lambda v: v == "all" or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)),
     "output_dir": _TEXT,
     "dataset.on_error": _one_of(*get_args(OnError)),
+    "shards.count": _whole(1),
+    "shards.engine": _one_of("local", "joblib", "ray"),
+    "shards.chunk": _whole(1),
+    "shards.ray_address": _or_null(_TEXT),
 }
 OPTIONAL = {"aggregate.min_n", "aggregate.max_undefined", "aggregate.baseline", "trust",  # code has defaults
             "replay.max_error_rate", "replay.time_budget_s", "results.redact_text", "replay.repeats",
-            "replay.pass_threshold", "tracking.traces"}
-CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking", "results")  # every key of these is known here
+            "replay.pass_threshold", "tracking.traces", "shards.count", "shards.engine", "shards.chunk",
+            "shards.ray_address"}
+# every key of these sections is known here
+CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking", "results", "shards")
 GROUPS = ("dataset", "variant", "scorer", "judge", "prices")  # their contents belong to their components
 TOP_LEVEL = sorted({key.split(".")[0] for key in RULES} | set(GROUPS) | {"trust", "business"})  # business: its own
 SECTION_KEYS = {section: sorted({k.split(".", 1)[1] for k in [*RULES, *OPTIONAL] if k.startswith(f"{section}.")})

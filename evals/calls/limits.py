@@ -57,3 +57,12 @@ class Limits:
             return cls(**values)
         except UserError as exc:
             raise UserError(f"{owner}: {exc}") from None
+
+    def share(self, shards: int) -> Limits:
+        """One of `shards` equal shares of these limits, so shards running at once stay within them together:
+        concurrency split (at least 1 each), requests and tokens per minute divided."""
+        if shards <= 1:
+            return self
+        return dataclasses.replace(
+            self, concurrency=max(1, self.concurrency // shards),
+            rpm=None if self.rpm is None else self.rpm / shards, tpm=None if self.tpm is None else self.tpm / shards)

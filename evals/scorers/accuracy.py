@@ -84,6 +84,14 @@ class AccuracyScorer:
             shared_embedder(embedding_cache)  # a bad cache path fails before the run, not in it
         self._chrf = CHRF(word_order=2)
         self._semantic: dict[str, float] = {}  # case_id -> rescaled cosine, filled by score_batch
+        self._calibrated = False  # the auto floor fixed by `calibrate`, not measured per batch
+
+    def calibrate(self, cases: Sequence[Case]) -> None:
+        """Measure the auto floor once on these cases, for every later batch: a sharded run scores its data
+        in many batches, and each would otherwise measure a floor of its own."""
+        if self.similarity == "semantic" and self.semantic_floor == "auto":
+            self._floor = _unrelated_cosine(shared_embedder(self.embedding_cache), cases)
+            self._calibrated = True
 
     @property
     def names(self) -> list[str]:
@@ -97,7 +105,7 @@ class AccuracyScorer:
             pairs = [(c, r) for c, r in zip(cases, replies)
                      if not r.error and r.text.strip() and c.reference_reply]
             embedder = shared_embedder(self.embedding_cache)
-            if self.semantic_floor == "auto":
+            if self.semantic_floor == "auto" and not self._calibrated:
                 self._floor = _unrelated_cosine(embedder, cases)
             for start in range(0, len(pairs), 64):
                 chunk = pairs[start:start + 64]
