@@ -261,8 +261,13 @@ def _resampled(n_boot: int, seed: int, *sums: np.ndarray) -> list[np.ndarray]:
     chunk = max(1, min(100, _CHUNK_WEIGHTS // max(n_conv, 1)))
     for start in range(0, n_boot, chunk):
         weights = rng.multinomial(n_conv, probabilities, size=min(chunk, n_boot - start))
+        as_float = weights.astype(np.float64) if any(s.dtype != np.float64 for s in sums) else weights
         for total, s in zip(out, sums):
-            total[start:start + len(weights)] = weights @ s
+            if s.dtype == np.float64:
+                total[start:start + len(weights)] = weights @ s
+            else:  # compact whole numbers (a streamed run): one column at a time, exact as whole numbers are
+                for j in range(s.shape[1]):
+                    total[start:start + len(weights), j] = as_float @ s[:, j].astype(np.float64)
     return out
 
 

@@ -78,9 +78,16 @@ class ConversationSums:
                 rows[scorer] = rows.get(scorer, 0) + n
             for scorer, n in part.unscored.items():
                 unscored[scorer] = unscored.get(scorer, 0) + n
-        return cls(pd.Index(np.concatenate([p.conversations.to_numpy() for p in parts])),
+        return cls(_index(np.concatenate([p.conversations.to_numpy() for p in parts])),
                    np.vstack([p.num for p in parts]), np.vstack([p.den for p in parts]),
                    np.vstack([p.count for p in parts]), rows, unscored)
+
+    def compact(self) -> ConversationSums:
+        """The same sums in the narrowest type that holds them exactly: labels counted per conversation are
+        small whole numbers, a byte each instead of eight (a million conversations, six metrics: 18 MB, not
+        144). Whole numbers stay exact through the bootstrap whatever their type (`evals.aggregate`)."""
+        return ConversationSums(self.conversations, lossless(self.num), lossless(self.den), lossless(self.count),
+                                self.rows, self.unscored)
 
     def take(self, conversations: pd.Index) -> ConversationSums:
         at = self.conversations.get_indexer(conversations)
@@ -89,3 +96,21 @@ class ConversationSums:
     def shared_with(self, other: ConversationSums) -> pd.Index:
         """The conversations both answered, in this one's order."""
         return self.conversations[self.conversations.isin(other.conversations)]
+
+
+def lossless(values: np.ndarray) -> np.ndarray:
+    """`values` as the narrowest integer type when every one is a whole number in its range, else as they are."""
+    if values.size == 0 or values.dtype.kind != "f" or not np.all(np.mod(values, 1) == 0):
+        return values
+    low, high = values.min(), values.max()
+    for kind in (np.int8, np.int16, np.int32):
+        if np.iinfo(kind).min <= low and high <= np.iinfo(kind).max:
+            return values.astype(kind)
+    return values
+
+
+def _index(keys: np.ndarray) -> pd.Index:
+    """Positions 0, 1, 2 ... as a range (no memory per conversation), anything else as it is."""
+    if keys.dtype.kind == "i" and len(keys) and keys[-1] - keys[0] == len(keys) - 1 and np.all(np.diff(keys) == 1):
+        return pd.RangeIndex(int(keys[0]), int(keys[-1]) + 1)
+    return pd.Index(keys)

@@ -83,12 +83,15 @@ def evaluate_sharded(data: str | Path | Sequence[Conversation], variants: Sequen
             scorer.calibrate(build_cases(found.sample, decision_points, view))
     job = Job([share_limits(v, len(found.shards)) for v in variants],
               [share_limits(s, len(found.shards)) for s in scorers], settings, decision_points, view,
-              sharding.chunk, memory, cache_path)
-    root = Path(out)
+              sharding.chunk, memory, str(Path(cache_path).resolve()) if cache_path else None)
+    root = Path(out).resolve()  # workers (Ray's) start in folders of their own
     parts = [root / "parts" / f"shard-{s.index:03d}" for s in found.shards]
-    calls = [(_shard, (job, data, shard, str(folder))) for shard, folder in zip(found.shards, parts)]
+    source = Path(data).resolve() if isinstance(data, (str, Path)) else data
+    calls = [(_shard, (job, source, shard, str(folder))) for shard, folder in zip(found.shards, parts)]
+    planned = time.time()
     with _progress(parts, found.decision_points * len(variants), on_progress):
         run_all(sharding.engine, calls, len(calls), sharding.ray_address)
+    replayed = time.time()
     stats = dict(n_boot=settings.bootstrap, confidence=settings.confidence, seed=settings.seed,
                  min_n=settings.min_n, max_undefined=settings.max_undefined)
     merged = merge(parts, root, metric_specs(scorers), baseline, stats, settings.max_error_rate)
@@ -107,7 +110,9 @@ def evaluate_sharded(data: str | Path | Sequence[Conversation], variants: Sequen
         "aggregate": stats,
         "error_budget": {"max_error_rate": settings.max_error_rate},
         "redacted_text": settings.redact_text,
-        "sharding": {"shards": len(found.shards), "engine": sharding.engine, "chunk": sharding.chunk},
+        "sharding": {"shards": len(found.shards), "engine": sharding.engine, "chunk": sharding.chunk,
+                     "seconds": {"plan": round(planned - started, 3), "shards": round(replayed - planned, 3),
+                                 "merge": round(time.time() - replayed, 3)}},
         **({"rows_skipped": [str(s) for s in found.skipped]} if found.skipped else {}),
         **settings.extra,
     }

@@ -121,7 +121,7 @@ def _write(name: Path, replies: pd.DataFrame, scores: pd.DataFrame, sums: dict[s
     replies.to_parquet(f"{name}.replies.parquet", index=False)
     scores.to_parquet(f"{name}.scores.parquet", index=False)
     arrays: dict[str, np.ndarray] = {}
-    for i, part in enumerate(sums.values()):
+    for i, part in enumerate(s.compact() for s in sums.values()):
         arrays |= {f"conversations_{i}": part.conversations.to_numpy("int64"), f"num_{i}": part.num,
                    f"den_{i}": part.den, f"count_{i}": part.count}
     np.savez(f"{name}.sums.npz", **arrays)
