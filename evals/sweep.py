@@ -2,7 +2,8 @@
 
 `chatbot-evals run --multirun variant=rules,retrieval seed=0,1` runs one job per combination, each its
 own MLflow run. When the sweep ends, the `SweepSummary` Hydra callback reads each job's results
-folder, writes `sweep_summary.csv` and `sweep_summary.md` into the sweep folder, prints the table and
+folder (or, when the jobs ran on other machines, each job's `results/` artifact from the tracking store),
+writes `sweep_summary.csv` and `sweep_summary.md` into the sweep folder, prints the table and
 logs it as one MLflow run named `sweep summary` (tag `evals.sweep`), beside the jobs' runs.
 """
 
@@ -32,6 +33,15 @@ def jobs_of(sweep_dir: Path) -> list[tuple[str, EvalResult]]:
 
     found = [(p.parent.parent.name, p.parent) for p in sweep_dir.glob("*/results/manifest.json")]
     return [(job, EvalResult.load(folder)) for job, folder in sorted(found, key=lambda f: _number(f[0]))]
+
+
+def jobs_in_store(uri: str, experiment: str, sweep_dir: Path) -> list[tuple[str, EvalResult]]:
+    """(job number, results) of every finished job of a sweep, read from the tracking store (each job's
+    `results/` artifact): for sweeps whose jobs ran on other machines, without a shared filesystem."""
+    from evals import tracking
+
+    found = tracking.sweep_runs(uri, experiment, str(sweep_dir))
+    return [(job, tracking.load_results(uri, run_id)[1]) for job, run_id in sorted(found, key=lambda f: _number(f[0]))]
 
 
 def _number(job: str) -> tuple[int, str]:
@@ -130,9 +140,11 @@ class SweepSummary(Callback):
 
         sweep_dir = Path(OmegaConf.select(config, "hydra.sweep.dir"))
         jobs = jobs_of(sweep_dir)
-        if not jobs:  # on workers of other machines the jobs' folders are theirs (docs/sweeps.md)
-            print(f"\nNo sweep summary: no job's results folder under {sweep_dir} (jobs on other machines need "
-                  "hydra.sweep.dir on a shared filesystem)", file=sys.stderr)
+        if not jobs:  # jobs on workers of other machines wrote their folders there: read their runs instead
+            jobs = jobs_in_store(str(config.tracking.uri), str(config.experiment), sweep_dir)
+        if not jobs:
+            print(f"\nNo sweep summary: no job's results under {sweep_dir}, nor a finished run of one in "
+                  f"{config.tracking.uri}", file=sys.stderr)
             return
         table = summary(jobs)
         text = markdown(table)

@@ -319,6 +319,25 @@ def load_results(uri: str, run_id: str) -> tuple[str, EvalResult]:
         return parent.info.experiment_id, EvalResult.load(folder)
 
 
+def sweep_runs(uri: str, experiment: str, sweep_dir: str) -> list[tuple[str, str]]:
+    """(job folder name, parent run id) of every finished job of a sweep, found in the store by its output
+    folder: the jobs of workers on other machines wrote their folders there, and their runs here."""
+    if not store_exists(uri):
+        return []
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    prefix = sweep_dir.rstrip("/") + "/"
+    runs = client.search_runs([found.experiment_id], f"attributes.status = 'FINISHED' and "
+                              f"params.output_dir LIKE '{_quoted(prefix)}%'", max_results=10_000)
+    jobs = [(r.data.params["output_dir"], r) for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    # LIKE reads _ as any character: keep exactly the folders directly under the sweep's
+    return [(folder[len(prefix):], r.info.run_id) for folder, r in jobs
+            if folder.startswith(prefix) and "/" not in folder[len(prefix):]]
+
+
 RELEASED_TAG = "evals.released"  # set to "true" on a parent run by `chatbot-evals release`
 
 

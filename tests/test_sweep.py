@@ -42,3 +42,21 @@ def test_selections_show_as_names_and_settings_inside_them_only_when_every_job_h
                {"variant": {"retrieval": {"k": 1}}, "seed": 0}]
     assert sweep.varying(configs[:2]) == {"variant.rules.min": ["0.1", "0.2"]}
     assert sweep.varying(configs) == {"variant": ["rules", "rules", "retrieval"]}
+
+
+def test_jobs_of_other_machines_are_read_from_the_store(tmp_path: Path) -> None:
+    """A remote worker's folder is not on this machine; its run, results included, is in the shared store."""
+    from evals.tracking import Tracker
+
+    uri, sweep_dir = f"sqlite:///{tmp_path}/mlflow.db", tmp_path / "elsewhere" / "multirun"
+    tracker = Tracker(uri, "sweep", str(tmp_path / "artifacts"))
+    for number, seed in (("1", 1), ("0", 0), ("0/inner", 2)):  # a folder deeper down is no job of this sweep
+        job(tmp_path / "remote" / number, seed=seed, conversations=30)
+        with tracker.experiment_run(f"job {number}", {"seed": seed, "output_dir": f"{sweep_dir}/{number}"}, {}):
+            tracker.log_files("results", sorted((tmp_path / "remote" / number / "results").iterdir()))
+    with tracker.experiment_run("another sweep", {"seed": 5, "output_dir": f"{sweep_dir}2/0"}, {}):
+        pass
+    assert sweep.jobs_of(sweep_dir) == []
+    jobs = sweep.jobs_in_store(uri, "sweep", sweep_dir)
+    assert [j for j, _ in jobs] == ["0", "1"]
+    assert [r.manifest["config"]["seed"] for _, r in jobs] == [0, 1]
