@@ -86,8 +86,7 @@ def evaluate_sharded(data: str | Path | Sequence[Conversation], variants: Sequen
               sharding.chunk, memory, str(Path(cache_path).resolve()) if cache_path else None)
     root = Path(out).resolve()  # workers (Ray's) start in folders of their own
     parts = [root / "parts" / f"shard-{s.index:03d}" for s in found.shards]
-    source = Path(data).resolve() if isinstance(data, (str, Path)) else data
-    calls = [(_shard, (job, source, shard, str(folder))) for shard, folder in zip(found.shards, parts)]
+    calls = [(_shard, (job, _part_of(data, shard), shard, str(folder))) for shard, folder in zip(found.shards, parts)]
     planned = time.time()
     with _progress(parts, found.decision_points * len(variants), on_progress):
         run_all(sharding.engine, calls, len(calls), sharding.ray_address)
@@ -122,12 +121,18 @@ def evaluate_sharded(data: str | Path | Sequence[Conversation], variants: Sequen
     return result
 
 
-def _shard(job: Job, data: str | Path | Sequence[Conversation], shard: Shard, folder: str) -> int:
-    """One shard, where it runs (this process, a joblib worker, a Ray task)."""
+def _part_of(data: str | Path | Sequence[Conversation], shard: Shard) -> Path | list[Conversation]:
+    """What a shard is sent: a file's absolute path (it reads its own records; workers start in folders of
+    their own), or its own conversations, never the whole list."""
     if isinstance(data, (str, Path)):
-        conversations = conversations_of(data, shard)
-    else:
-        conversations = iter(data[shard.first:shard.stop])
+        return Path(data).resolve()
+    return [c for i, c in enumerate(data[shard.first_record:shard.stop_record], shard.first_record)
+            if i not in shard.excluded]
+
+
+def _shard(job: Job, data: Path | list[Conversation], shard: Shard, folder: str) -> int:
+    """One shard, where it runs (this process, a joblib worker, a Ray task)."""
+    conversations = conversations_of(data, shard) if isinstance(data, Path) else data
     return run_shard(job, conversations, shard.first, folder)
 
 
