@@ -63,7 +63,9 @@ def child(args: argparse.Namespace) -> None:
     merged = evaluate_sharded(args.data, [bot], [EscalationScorer()], args.out, Settings(bootstrap=1000), sharding)
     wall = time.perf_counter() - started
     errors = int(merged.summary["unscored"].max())
+    peaks = merged.manifest["sharding"]["peak_rss_mb"]
     print(json.dumps({"wall_s": wall, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "shards_peak_rss_mb": peaks["shards"],
                       "unscored": errors, "problems": merged.manifest["problems"],
                       "phases_s": merged.manifest["sharding"]["seconds"],
                       "recall": float(merged.summary.set_index("metric").loc["escalation.recall", "value"])}))

@@ -89,7 +89,7 @@ def evaluate_sharded(data: str | Path | Sequence[Conversation], variants: Sequen
     calls = [(_shard, (job, _part_of(data, shard), shard, str(folder))) for shard, folder in zip(found.shards, parts)]
     planned = time.time()
     with _progress(parts, found.decision_points * len(variants), on_progress):
-        run_all(sharding.engine, calls, len(calls), sharding.ray_address)
+        shards_peak_mb = run_all(sharding.engine, calls, len(calls), sharding.ray_address)
     replayed = time.time()
     stats = dict(n_boot=settings.bootstrap, confidence=settings.confidence, seed=settings.seed,
                  min_n=settings.min_n, max_undefined=settings.max_undefined)
@@ -110,6 +110,7 @@ def evaluate_sharded(data: str | Path | Sequence[Conversation], variants: Sequen
         "error_budget": {"max_error_rate": settings.max_error_rate},
         "redacted_text": settings.redact_text,
         "sharding": {"shards": len(found.shards), "engine": sharding.engine, "chunk": sharding.chunk,
+                     "peak_rss_mb": {"driver": _peak_rss_mb(), "shards": shards_peak_mb},
                      "seconds": {"plan": round(planned - started, 3), "shards": round(replayed - planned, 3),
                                  "merge": round(time.time() - replayed, 3)}},
         **({"rows_skipped": [str(s) for s in found.skipped]} if found.skipped else {}),
@@ -130,10 +131,20 @@ def _part_of(data: str | Path | Sequence[Conversation], shard: Shard) -> Path | 
             if i not in shard.excluded]
 
 
-def _shard(job: Job, data: Path | list[Conversation], shard: Shard, folder: str) -> int:
-    """One shard, where it runs (this process, a joblib worker, a Ray task)."""
+def _shard(job: Job, data: Path | list[Conversation], shard: Shard, folder: str) -> float:
+    """One shard, where it runs (this process, a joblib worker, a Ray task); the peak memory of that process."""
     conversations = conversations_of(data, shard) if isinstance(data, Path) else data
-    return run_shard(job, conversations, shard.first, folder)
+    run_shard(job, conversations, shard.first, folder)
+    return _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux and macOS report it in different units)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 @contextmanager

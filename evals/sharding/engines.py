@@ -19,11 +19,11 @@ from evals.errors import UserError
 
 Engine = Literal["local", "joblib", "ray"]
 ENGINES: tuple[str, ...] = ("local", "joblib", "ray")
-ShardCall = tuple[Callable[..., int], tuple[Any, ...]]
+ShardCall = tuple[Callable[..., Any], tuple[Any, ...]]
 
 
-def run_all(engine: str, calls: Sequence[ShardCall], workers: int, ray_address: str | None = None) -> list[int]:
-    """Run every shard call; returns each one's chunk count, in order. A failed shard fails the run."""
+def run_all(engine: str, calls: Sequence[ShardCall], workers: int, ray_address: str | None = None) -> list[Any]:
+    """Run every shard call; returns what each returned, in order. A failed shard fails the run."""
     if engine == "local":
         return [function(*args) for function, args in calls]
     if engine == "joblib":
@@ -35,7 +35,7 @@ def run_all(engine: str, calls: Sequence[ShardCall], workers: int, ray_address: 
     raise UserError(f"shards.engine: {engine!r} is not an engine (one of {', '.join(ENGINES)})")
 
 
-def _on_ray(calls: Sequence[ShardCall], workers: int, address: str | None) -> list[int]:
+def _on_ray(calls: Sequence[ShardCall], workers: int, address: str | None) -> list[Any]:
     try:
         import ray
     except ImportError:
@@ -55,7 +55,7 @@ def _on_ray(calls: Sequence[ShardCall], workers: int, address: str | None) -> li
             ray.shutdown()
 
 
-def _call(function: Callable[..., int], args: tuple[Any, ...]) -> int:
+def _call(function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     return function(*args)
 
 

@@ -24,6 +24,7 @@ def test_a_sharded_job_logs_what_the_unsharded_job_logs(tmp_path: Path) -> None:
     sharding = sharded.result.manifest["sharding"]
     assert (sharding["shards"], sharding["engine"], sharding["chunk"]) == (2, "local", 3)
     assert set(sharding["seconds"]) == {"plan", "shards", "merge"}
+    assert len(sharding["peak_rss_mb"]["shards"]) == 2 and sharding["peak_rss_mb"]["driver"] > 50
     assert client.get_run(sharded.parent_run_id).info.status == "FINISHED"
 
 
