@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from loopback_process import start_server
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -80,16 +82,6 @@ def measure(data: Path, url: str, concurrency: int, shards: int, engine: str) ->
     if done.returncode != 0:
         raise SystemExit(f"child failed: {done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen([sys.executable, "-m", "loopback.server", "--latency", str(latency), "--no-record"],
-                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    line = server.stdout.readline().strip() if server.stdout else ""
-    if not line.startswith("READY "):
-        server.kill()
-        raise SystemExit(f"loopback server did not start: {line!r}")
-    return server, line.split()[1]
 
 
 def main() -> None:

@@ -305,13 +305,11 @@ def make_store(url: str, folder: Path) -> None:
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen([sys.executable, "-m", "loopback.server", "--latency", str(latency), "--no-record"],
-                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    line = server.stdout.readline().strip() if server.stdout else ""
-    if not line.startswith("READY "):
-        server.kill()
-        raise SystemExit(f"loopback server did not start: {line!r}")
-    return server, line.split()[1] + "/v1"
+    """The loopback server and its OpenAI-compatible base URL."""
+    from loopback_process import start_server as start_loopback  # bench/ is on the path when run as a script
+
+    server, url = start_loopback(latency)
+    return server, url + "/v1"
 
 
 def machine() -> dict[str, Any]:
