@@ -45,7 +45,39 @@ def runs_of(client: MlflowClient) -> tuple[list, list]:
     return parents, children
 
 
-def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the default jobs below: the whole-dataset job runs first and embeds every text the
+    25-conversation sample needs, so the sample's job reads those vectors back (the bytes the model gave) instead of
+    embedding them again. Embedding is most of a default job's time; the vectors themselves are tested in
+    test_embedding.py."""
+    return tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite"
+
+
+def share_embedding_cache(folder: Path, cache: Path) -> None:
+    """Make the default config's embedding cache (runs/cache/embeddings.sqlite, relative to the folder a job starts
+    in) a link to `cache`, so the job's config stays the default one."""
+    link = folder / "runs" / "cache" / "embeddings.sqlite"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(cache)
+
+
+@pytest.mark.slow
+def test_full_default_job(tmp_path: Path, embedding_cache: Path) -> None:
+    """The quick start's main job on the whole shipped default dataset."""
+    share_embedding_cache(tmp_path, embedding_cache)
+    _, client = run_job(tmp_path)
+    parents, children = runs_of(client)
+    assert len(parents) == 1 and len(children) == 3
+    assert all(c.data.metrics["errors"] == 0 for c in children)
+    human = next(c for c in children if c.info.run_name == "human").data.metrics
+    # every decision point's reply is scored by the learned empathy model (English agent replies)
+    assert human["empathy.mean_n"] == 1913 and human["empathy.unscored"] == 0
+    assert human["accuracy.mean"] == 1.0  # the human reply is its own reference
+
+
+def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path, embedding_cache: Path) -> None:
+    share_embedding_cache(tmp_path, embedding_cache)
     out, client = run_job(tmp_path, "sample.conversations=25")
     parents, children = runs_of(client)
     assert len(parents) == 1 and len(children) == 3
@@ -129,19 +161,6 @@ def test_skipped_rows_are_counted_logged_and_reported(tmp_path: Path) -> None:
     assert parents[0].data.metrics["dataset.rows_skipped"] == 1
     report = Path(client.download_artifacts(parents[0].info.run_id, "report/report.md", str(tmp_path)))
     assert "1 malformed rows skipped" in report.read_text() and "line 2: field 'language'" in report.read_text()
-
-
-@pytest.mark.slow
-def test_full_default_job(tmp_path: Path) -> None:
-    """The quick start's main job on the whole shipped default dataset."""
-    _, client = run_job(tmp_path)
-    parents, children = runs_of(client)
-    assert len(parents) == 1 and len(children) == 3
-    assert all(c.data.metrics["errors"] == 0 for c in children)
-    human = next(c for c in children if c.info.run_name == "human").data.metrics
-    # every decision point's reply is scored by the learned empathy model (English agent replies)
-    assert human["empathy.mean_n"] == 1913 and human["empathy.unscored"] == 0
-    assert human["accuracy.mean"] == 1.0  # the human reply is its own reference
 
 
 def one_positive() -> pd.DataFrame:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from shard_helpers import chats, components, plain, write
-from test_launchers import ray_head  # noqa: F401 - the fixture: a real Ray head on loopback
 
 import evals
 from evals.calls.limits import Limits
@@ -52,7 +51,7 @@ def test_joblib_shards_equal_one_run(tmp_path: Path) -> None:
     assert_same_as_unsharded(chats(30), tmp_path, Sharding(shards=2, engine="joblib", chunk=10))
 
 
-def test_ray_shards_on_a_real_local_cluster_equal_one_run(tmp_path: Path, ray_head: str) -> None:  # noqa: F811
+def test_ray_shards_on_a_real_local_cluster_equal_one_run(tmp_path: Path, ray_head: str) -> None:
     assert_same_as_unsharded(chats(30), tmp_path / "out", Sharding(shards=2, engine="ray", chunk=10,
                                                                    ray_address=ray_head))
 
