@@ -167,9 +167,9 @@ class ErrorBudgetExceeded(UserError):
 
 
 def _sharding(cfg: DictConfig) -> Sharding | None:
-    """`shards.*` as settings; None for an unsharded run (count 1, the default)."""
+    """`shards.*` as settings; None for an unsharded run (count 1 on the local engine, the default)."""
     node = cfg.get("shards") or {}
-    if node.get("count", 1) == 1:
+    if node.get("count", 1) == 1 and node.get("engine", "local") == "local":
         return None
     return Sharding(shards=node.count, engine=node.get("engine", "local"), chunk=node.get("chunk", 2000),
                     ray_address=node.get("ray_address"))
