@@ -31,7 +31,17 @@ def start(tmp: Path, *overrides: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "evals.cli", "run", "dataset=file", f"dataset.path={tmp / 'chats.jsonl'}",
            "scorer=[escalation]", "replay.cache=null", "aggregate.bootstrap=0",
            f"tracking.uri=sqlite:///{tmp}/mlflow.db", f"tracking.artifact_root={tmp}/artifacts", *overrides]
-    return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=deliverable_signals)
+
+
+def deliverable_signals() -> None:
+    """The child starts as from a shell: SIGINT and SIGTERM at their defaults and not blocked. An ignored or
+    blocked disposition is inherited across exec, and libraries earlier tests ran in this process (process
+    pools, Ray's driver) may leave one behind; the run must be tested as a user starts it."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def start_slow(tmp: Path, url: str) -> subprocess.Popen:

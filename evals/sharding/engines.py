@@ -11,6 +11,8 @@ shared filesystem on a cluster).
 from __future__ import annotations
 
 import copy
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -41,9 +43,10 @@ def _on_ray(calls: Sequence[ShardCall], workers: int, address: str | None) -> li
     except ImportError:
         raise UserError("shards.engine=ray needs Ray: pip install 'chatbot-evals[sweeps]'") from None
     connected = False
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own; the caller's is put back after
     if not ray.is_initialized():
         # address null: a Ray of our own on this machine, stopped afterwards; else the cluster at the address
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+        ray.init(address=address or "local", num_cpus=None if address else workers, include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
         connected = True  # ours to end: a local Ray stops, a cluster is only disconnected from
     try:
@@ -53,6 +56,8 @@ def _on_ray(calls: Sequence[ShardCall], workers: int, address: str | None) -> li
     finally:
         if connected:
             ray.shutdown()
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, sigterm)
 
 
 def _call(function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
