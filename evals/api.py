@@ -107,8 +107,7 @@ def evaluate(
             scorer.prepare(cache)
     started = time.time()
     replies, scores = asyncio.run(_run(cases, variants, scorers, settings, memory, cache, on_progress))
-    conversation_of = {c.case_id: c.conversation.conversation_id for c in cases}
-    score_table = scores_frame(_in_order(scores, cases, names, scorers), conversation_of)
+    table, score_table = result_tables(cases, replies, scores, names, scorers, settings.redact_text)
     stats = dict(n_boot=settings.bootstrap, confidence=settings.confidence, seed=settings.seed,
                  min_n=settings.min_n, max_undefined=settings.max_undefined)
     summary = summarise(score_table, scorers, **stats)
@@ -119,15 +118,12 @@ def evaluate(
                                                   headline, **stats)], ignore_index=True)
     baseline = settings.baseline or names[0]
     differences = paired_differences(score_table, scorers, baseline, **stats)
-    table = replies_table(cases, replies, redact=settings.redact_text)
-    if settings.redact_text:  # explanations quote the replies they judge
-        redact_columns(score_table, ["explanation"])
     manifest = {
         "harness": _harness_version(),
         "created": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started, 3),
         "dataset": {"name": dataset_name or source, "source": source, "digest": digest,
-                    "conversations": len(set(conversation_of.values())),
+                    "conversations": len({c.conversation.conversation_id for c in cases}),
                     "decision_points": points},
         "repeats": settings.repeats,
         "pass_threshold": settings.pass_threshold,
@@ -142,6 +138,17 @@ def evaluate(
         **settings.extra,
     }
     return EvalResult(table, score_table, summary, differences, manifest)
+
+
+def result_tables(cases: Sequence[Case], replies: Sequence[Reply], scores: Sequence[Score], variants: Sequence[str],
+                  scorers: Sequence[Scorer], redact: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The replies and scores tables of the results, from what a replay and its scorers returned (a whole run
+    here, one chunk in a sharded run); texts redacted when `redact` is on."""
+    conversation_of = {c.case_id: c.conversation.conversation_id for c in cases}
+    score_table = scores_frame(_in_order(scores, cases, variants, scorers), conversation_of)
+    if redact:  # explanations quote the replies they judge
+        redact_columns(score_table, ["explanation"])
+    return replies_table(cases, replies, redact=redact), score_table
 
 
 def _in_order(scores: Sequence[Score], cases: Sequence[Case], variants: Sequence[str],

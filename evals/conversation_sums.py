@@ -9,6 +9,7 @@ runs); either way in the order they were evaluated, which fixes the bootstrap's 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -71,16 +72,14 @@ class ConversationSums:
         """Parts over disjoint conversations (chunks, shards), in evaluation order, as one."""
         if not parts:
             raise ValueError("no parts to join")
-        rows: dict[str, int] = {}
-        unscored: dict[str, int] = {}
+        rows: Counter[str] = Counter()
+        unscored: Counter[str] = Counter()
         for part in parts:
-            for scorer, n in part.rows.items():
-                rows[scorer] = rows.get(scorer, 0) + n
-            for scorer, n in part.unscored.items():
-                unscored[scorer] = unscored.get(scorer, 0) + n
+            rows.update(part.rows)
+            unscored.update(part.unscored)
         return cls(_index(np.concatenate([p.conversations.to_numpy() for p in parts])),
                    np.vstack([p.num for p in parts]), np.vstack([p.den for p in parts]),
-                   np.vstack([p.count for p in parts]), rows, unscored)
+                   np.vstack([p.count for p in parts]), dict(rows), dict(unscored))
 
     def compact(self) -> ConversationSums:
         """The same sums in the narrowest type that holds them exactly: labels counted per conversation are

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +33,7 @@ from evals.cache import ReplyCache
 from evals.conversation_sums import ConversationSums
 from evals.load import DecisionPoints, build_cases
 from evals.memory import Memory
-from evals.results import scores_frame
-from evals.tables import redact_columns, replies_table
-from evals.types import Conversation, Scorer, Variant, View
-
-OnChunk = Callable[[int, int], None]  # (chunk index, decision points in it), after it is written
+from evals.types import Case, Conversation, Scorer, Variant, View
 
 
 @dataclass(frozen=True)
@@ -54,8 +50,7 @@ class Job:
     cache_path: str | None = None  # a reply cache file every shard opens (SQLite; concurrent writers wait)
 
 
-def run_shard(job: Job, conversations: Iterable[Conversation], first: int, folder: str | Path,
-              on_chunk: OnChunk | None = None) -> int:
+def run_shard(job: Job, conversations: Iterable[Conversation], first: int, folder: str | Path) -> int:
     """Evaluate `conversations` (positions `first`, `first` + 1, ... in the dataset) chunk by chunk into
     `folder`; returns the number of chunks. Chunks already marked done are skipped, not redone."""
     out = Path(folder)
@@ -71,12 +66,11 @@ def run_shard(job: Job, conversations: Iterable[Conversation], first: int, folde
     budget_ends = time.monotonic() + job.settings.time_budget_s if job.settings.time_budget_s else None
     count = 0
     try:
-        for index, (position, chunk) in enumerate(_chunks(conversations, first, job)):
+        for index, (position, chunk, cases) in enumerate(_chunks(conversations, first, job)):
             count += 1
             name = out / f"chunk-{index:05d}"
             if Path(f"{name}.done.json").is_file():
                 continue
-            cases = build_cases(chunk, job.decision_points, job.view)
             settings = job.settings
             if budget_ends is not None:  # one budget for the shard, not one per chunk
                 settings = dataclasses.replace(settings, time_budget_s=max(budget_ends - time.monotonic(), 1e-9))
@@ -84,36 +78,33 @@ def run_shard(job: Job, conversations: Iterable[Conversation], first: int, folde
             replies, scores = asyncio.run(api._run(cases, job.variants, job.scorers, settings, memory, cache, None,
                                                    prepare=job.memory is None))
             names = [v.name for v in job.variants]
-            conversation_of = {c.case_id: c.conversation.conversation_id for c in cases}
-            score_table = scores_frame(api._in_order(scores, cases, names, job.scorers), conversation_of)
-            if settings.redact_text:
-                redact_columns(score_table, ["explanation"])
+            replies_rows, score_table = api.result_tables(cases, replies, scores, names, job.scorers,
+                                                          settings.redact_text)
             key = {c.conversation_id: position + i for i, c in enumerate(chunk)}
-            _write(name, replies_table(cases, replies, redact=settings.redact_text), score_table,
+            _write(name, replies_rows, score_table,
                    {v: ConversationSums.of(score_table[score_table["variant"] == v], specs, key) for v in names},
                    {s.name: api.scorer_version(s, scores) for s in job.scorers}, len(chunk))
-            if on_chunk is not None:
-                on_chunk(index, len(cases))
     finally:
         if cache is not None:
             cache.close()
     return count
 
 
-def _chunks(conversations: Iterable[Conversation], first: int, job: Job) -> Iterator[tuple[int, list[Conversation]]]:
-    """(position of the first, conversations) holding about `job.chunk` decision points each."""
+def _chunks(conversations: Iterable[Conversation], first: int,
+            job: Job) -> Iterator[tuple[int, list[Conversation], list[Case]]]:
+    """(position of the first, conversations, their decision points), about `job.chunk` decision points each."""
     chunk: list[Conversation] = []
-    points = 0
+    cases: list[Case] = []
     position = first
     for conv in conversations:
         chunk.append(conv)
-        points += len(build_cases([conv], job.decision_points, job.view))
-        if points >= job.chunk:
-            yield position, chunk
+        cases.extend(build_cases([conv], job.decision_points, job.view))
+        if len(cases) >= job.chunk:
+            yield position, chunk, cases
             position += len(chunk)
-            chunk, points = [], 0
+            chunk, cases = [], []
     if chunk:
-        yield position, chunk
+        yield position, chunk, cases
 
 
 def _write(name: Path, replies: pd.DataFrame, scores: pd.DataFrame, sums: dict[str, ConversationSums],
