@@ -25,6 +25,7 @@ from evals.memory import Memory
 from evals.reply_traces import chosen_cases, reply_traces
 from evals.results import EvalResult
 from evals.sharding import Sharding, evaluate_sharded
+from evals.sharding.examples import DEFAULT_EXAMPLES, examples_of, reply_stats_of
 from evals.tracking import Tracker, git_commit, latest_kappa
 from evals.types import Conversation, Scorer, Variant
 
@@ -101,6 +102,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         extra={**api.manifest_config(config), "rows_skipped": [str(s) for s in loaded.skipped]})
     out = Path(cfg.output_dir)
     run_ids: dict[str, str] = {}
+    examples, stats = None, None
     run_name = cfg.run_name or f"{'+'.join(v.name for v in variants)} · {data_cfg.name} · {digest}"
     with tracker.experiment_run(run_name, config, tags) as parent_id:
         memory = Memory.of(conversations, cfg.replay.view)
@@ -108,7 +110,12 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
             if sharding := _sharding(cfg):
                 files = _sharded(conversations, variants, scorers, options, sharding, cfg, memory, out / "results",
                                  _bars(progress))
-                result = EvalResult.load(out / "results")
+                examples = examples_of(cases, cfg.shards.get("examples", DEFAULT_EXAMPLES), cfg.seed)
+                result = EvalResult.load(out / "results", examples.conversations if examples else None)
+                if examples:
+                    stats = reply_stats_of(out / "results")
+                    console.print(f"[yellow]sampled[/] report examples, per-variant tables and business trade-off: "
+                                  f"{examples.describe()}; metrics and intervals: every decision point")
             else:
                 result = api.evaluate(cases, variants, scorers, options, memory=memory, cache=cache,
                                       dataset_name=data_cfg.name, on_progress=_bars(progress))
@@ -123,13 +130,14 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
             run_ids[variant.name] = tracker.log_variant(
                 variant.name,
                 config={**config, "variant": {variant.name: config["variant"][variant.name]}},
-                metrics={**metrics_of(mine), **reply_stats(table).iloc[0].to_dict()},
+                metrics={**metrics_of(mine), **_stats_of(table, stats, variant.name)},
                 table=table, dataset=dataset_table, dataset_name=data_cfg.name,
                 dataset_source=str(data_cfg.path), tags=tags,
                 traces=reply_traces(result, variant.name, traced))
         tracker.log_metrics(diff_metrics(result.differences))
         report_files = report.write(result.summary, wide, out, title=f"{cfg.experiment}: {data_cfg.name}",
-                                    skipped=[str(s) for s in loaded.skipped], diffs=result.differences)
+                                    skipped=[str(s) for s in loaded.skipped], diffs=result.differences,
+                                    stats=stats, sample=examples.describe() if examples else "")
         tracker.log_files("report", report_files)
         trade_off = business.analyse(result, business_settings, business.human_delays(conversations))
         business_files, frontier_svg = business.write(trade_off, out / "business")
@@ -137,17 +145,19 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         page = html_report.write(result, out / "report.html", title=f"{cfg.experiment}: {data_cfg.name}",
                                  extra_sections=business_section.sections(trade_off, frontier_svg),
                                  history=history_of(conversations, cfg.replay.view, options.redact_text,
-                                                    str(data_cfg.path)))
+                                                    str(data_cfg.path)),
+                                 sample=examples.describe() if examples else "")
         tracker.log_files("report", [page])
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})
         verdicts = trust.assess(minimums, result.scorer_versions,
                                 lambda scorer, version: latest_kappa(tracker.experiment_id, scorer, version))
         tracker.set_tags({f"trust.{t.scorer}": t.status for t in verdicts}
-                         | {"mlflow.note.content": report.description(result.summary, wide, result.differences)}
+                         | {"mlflow.note.content": report.description(result.summary, wide, result.differences, stats)}
                          | {"evals.dataset_digest": result.manifest["dataset"]["digest"]}
-                         | ({"evals.error_budget": "exceeded"} if result.problems else {}))
-    report.print_comparison(result.summary, wide, console)
+                         | ({"evals.error_budget": "exceeded"} if result.problems else {})
+                         | ({"evals.examples": examples.describe()} if examples else {}))
+    report.print_comparison(result.summary, wide, console, stats)
     report.print_differences(result.differences, console)
     for verdict in verdicts:
         console.print(f"[{'green' if verdict.status == 'trusted' else 'yellow'}]trust[/] {verdict}", highlight=False)
@@ -195,6 +205,11 @@ def _bars(progress: Progress) -> api.OnProgress:
         progress.update(tasks[task], completed=done, **({"total": total} if total is not None else {}))
 
     return update
+
+
+def _stats_of(table: pd.DataFrame, every_reply: pd.DataFrame | None, variant: str) -> dict[str, float]:
+    """A variant's reply counts for its MLflow run: of every reply when its table is a sample."""
+    return (reply_stats(table) if every_reply is None else every_reply.loc[[variant]]).iloc[0].to_dict()
 
 
 def _limits(cfg: DictConfig) -> dict[str, Any]:

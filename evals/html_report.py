@@ -41,16 +41,17 @@ class Section:
 
 def write(result: EvalResult, path: Path, *, title: str, comparison: pd.DataFrame | None = None,
           extra_sections: Sequence[Section] = (), worst_per_metric: int = WORST_PER_METRIC,
-          history: History | None = None) -> Path:
+          history: History | None = None, sample: str = "") -> Path:
     """Write the report to `path` (its folder created if needed) and return the path.
 
     comparison: paired differences across runs (`evals.compare.pair`), shown beside the run's own.
     history: the conversation so far for the worst examples (evals.history); by default read from the
-    run's dataset."""
+    run's dataset. sample: what `result`'s rows are when they are a sample of a larger run (its summary
+    and differences are still the whole run's; evals/sharding/examples.py)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(result, title=title, comparison=comparison, extra_sections=extra_sections,
-                           worst_per_metric=worst_per_metric, history=history), encoding="utf-8")
+                           worst_per_metric=worst_per_metric, history=history, sample=sample), encoding="utf-8")
     return path
 
 
@@ -68,7 +69,7 @@ def slice_table(result: EvalResult, column: str) -> pd.DataFrame | None:
 
 def render(result: EvalResult, *, title: str, comparison: pd.DataFrame | None = None,
            extra_sections: Sequence[Section] = (), worst_per_metric: int = WORST_PER_METRIC,
-           history: History | None = None) -> str:
+           history: History | None = None, sample: str = "") -> str:
     """The report as one HTML string."""
     import jinja2
 
@@ -106,6 +107,7 @@ def render(result: EvalResult, *, title: str, comparison: pd.DataFrame | None = 
         metric_svg = plots.interval_svg(cells.metric_panels(summary, variants), zero_line=False)
     context = {
         "title": title,
+        "sample": sample,
         "manifest": result.manifest,
         "dataset": result.manifest.get("dataset", {}),
         "variants": variants,

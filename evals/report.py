@@ -75,8 +75,10 @@ def _headline(summary: pd.DataFrame) -> list[tuple[str, str]]:
     return [(m, m.removesuffix(".mean")) for m in present if m.endswith(".mean")]
 
 
-def _rows(summary: pd.DataFrame, replies: pd.DataFrame, sep: str = " ") -> tuple[list[str], list[list[str]]]:
-    """Metrics as rows and variants as columns, so many metrics fit a narrow terminal."""
+def _rows(summary: pd.DataFrame, replies: pd.DataFrame, sep: str = " ",
+          stats: pd.DataFrame | None = None) -> tuple[list[str], list[list[str]]]:
+    """Metrics as rows and variants as columns, so many metrics fit a narrow terminal. `stats`: the
+    variants' reply counts when `replies` are a sample (`aggregate.reply_stats` of every reply)."""
     variants = list(dict.fromkeys(summary["variant"]))
     by = summary.set_index(["variant", "metric"])
     rows = [_metric_row(label, [by.loc[(v, metric)] for v in variants], sep=sep)
@@ -85,7 +87,7 @@ def _rows(summary: pd.DataFrame, replies: pd.DataFrame, sep: str = " ") -> tuple
     unscored = summary.groupby(["variant", summary["metric"].str.split(".").str[0]])["unscored"].first()
     rows.append(["unscored", *(", ".join(f"{s} {unscored[(v, s)]}" for s in scorers if unscored[(v, s)])
                                or "0" for v in variants)])
-    stats = reply_stats(replies).reindex(variants)
+    stats = (reply_stats(replies) if stats is None else stats).reindex(variants)
     rows.append(["errors", *(str(int(stats.loc[v, "errors"])) for v in variants)])
     if "language_mismatch" in stats:
         rows.append(["language mismatch", *(str(int(stats.loc[v, "language_mismatch"])) for v in variants)])
@@ -113,8 +115,9 @@ def _caption() -> str:
             "not in the language the dataset expects (scored in their own language)")
 
 
-def print_comparison(summary: pd.DataFrame, replies: pd.DataFrame, console: Console) -> None:
-    columns, rows = _rows(summary, replies, sep="\n")
+def print_comparison(summary: pd.DataFrame, replies: pd.DataFrame, console: Console,
+                     stats: pd.DataFrame | None = None) -> None:
+    columns, rows = _rows(summary, replies, sep="\n", stats=stats)
     table = Table(title="Variants compared: estimate [95% CI, resampling whole conversations]",
                   caption=_caption())
     for name in columns:
@@ -192,8 +195,8 @@ def _md_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str
 
 
 def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: Sequence[str],
-             diffs: pd.DataFrame | None = None) -> str:
-    columns, rows = _rows(summary, replies)
+             diffs: pd.DataFrame | None = None, stats: pd.DataFrame | None = None, sample: str = "") -> str:
+    columns, rows = _rows(summary, replies, stats=stats)
     lines = [f"# {title}", "", *_md_table(columns, rows)]
     lines += ["", _caption() + ".", "",
               "Values are point estimates with 95% confidence intervals from resampling whole "
@@ -214,16 +217,18 @@ def markdown(summary: pd.DataFrame, replies: pd.DataFrame, title: str, skipped: 
                   "aggregate.min_n rows (no verdict).", ""]
     by_language = _language_slices(replies)
     if by_language is not None:
-        lines += ["## By customer language", "", by_language.to_markdown(floatfmt=".2f"), ""]
+        lines += ["## By customer language" + (f" (a sample: {sample})" if sample else ""), "",
+                  by_language.to_markdown(floatfmt=".2f"), ""]
     if skipped:
         lines += [f"## {len(skipped)} malformed rows skipped", ""] + [f"- {s}" for s in skipped] + [""]
     lines += ["## All metrics", "", summary.to_markdown(index=False, floatfmt=".4f"), ""]
     return "\n".join(lines)
 
 
-def description(summary: pd.DataFrame, replies: pd.DataFrame, diffs: pd.DataFrame | None = None) -> str:
+def description(summary: pd.DataFrame, replies: pd.DataFrame, diffs: pd.DataFrame | None = None,
+                stats: pd.DataFrame | None = None) -> str:
     """The headline table in Markdown, for the MLflow run's description: what a reader sees first."""
-    columns, rows = _rows(summary, replies)
+    columns, rows = _rows(summary, replies, stats=stats)
     lines = ["Estimates with 95% CIs (resampling whole conversations) and n.", "", *_md_table(columns, rows)]
     warned = baseline_warnings(diffs) if diffs is not None and not diffs.empty else []
     lines += [""] + [f"> **Warning:** {line}." for line in warned] if warned else []
@@ -279,10 +284,13 @@ def _n(row: pd.Series) -> str:
 
 
 def write(summary: pd.DataFrame, replies: pd.DataFrame, out: Path, title: str,
-          skipped: Sequence[str] = (), diffs: pd.DataFrame | None = None) -> list[Path]:
+          skipped: Sequence[str] = (), diffs: pd.DataFrame | None = None, stats: pd.DataFrame | None = None,
+          sample: str = "") -> list[Path]:
+    """report.md, metrics.csv and metrics.png in `out`. `stats` and `sample` as for a sampled run (see
+    evals/sharding/examples.py): the counts of every reply, and what the sample is."""
     out.mkdir(parents=True, exist_ok=True)
     report = out / "report.md"
-    report.write_text(markdown(summary, replies, title, skipped, diffs), encoding="utf-8")
+    report.write_text(markdown(summary, replies, title, skipped, diffs, stats, sample), encoding="utf-8")
     metrics = out / "metrics.csv"
     summary.to_csv(metrics, index=False)
     return [report, metrics, plot(summary, out / "metrics.png")]

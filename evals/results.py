@@ -23,7 +23,7 @@ See docs/results.md for every column.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,8 +119,10 @@ class EvalResult:
         return files
 
     @classmethod
-    def load(cls, folder: str | Path) -> EvalResult:
-        """Read a results folder; a missing or foreign one is a one-line UserError."""
+    def load(cls, folder: str | Path, conversations: Collection[str] | None = None) -> EvalResult:
+        """Read a results folder; a missing or foreign one is a one-line UserError. With `conversations`,
+        only their replies and scores are read (filtered row group by row group, in the folder's order), so
+        a sample of a large run fits in memory; the summary and differences are always the whole run's."""
         root = Path(folder)
         manifest_path = root / MANIFEST
         if not manifest_path.is_file():
@@ -138,9 +140,18 @@ class EvalResult:
             path = root / f"{name}.parquet"
             if not path.is_file():
                 raise UserError(f"{path}: missing from the results folder")
-            tables[name] = pd.read_parquet(path)
+            tables[name] = pd.read_parquet(path, **_only(name, conversations, tables))
         manifest.pop("format")
         return cls(manifest=manifest, **tables)
+
+
+def _only(table: str, conversations: Collection[str] | None, read: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """read_parquet's filter for one table of a sampled load: replies by conversation, scores by the cases read."""
+    if conversations is None or table not in ("replies", "scores"):
+        return {}
+    if table == "replies":
+        return {"filters": [("conversation_id", "in", list(conversations))]}
+    return {"filters": [("case_id", "in", read["replies"]["case_id"].unique().tolist())]}
 
 
 def version_in(scorer: str, versions: Mapping[str, str]) -> str | None:

@@ -105,11 +105,12 @@ RULES: dict[str, Rule] = {
     "shards.engine": _one_of("local", "joblib", "ray"),
     "shards.chunk": _whole(1),
     "shards.ray_address": _or_null(_TEXT),
+    "shards.examples": _whole(1),
 }
 OPTIONAL = {"aggregate.min_n", "aggregate.max_undefined", "aggregate.baseline", "trust",  # code has defaults
             "replay.max_error_rate", "replay.time_budget_s", "results.redact_text", "replay.repeats",
             "replay.pass_threshold", "tracking.traces", "shards.count", "shards.engine", "shards.chunk",
-            "shards.ray_address"}
+            "shards.ray_address", "shards.examples"}
 # every key of these sections is known here
 CHECKED_SECTIONS = ("sample", "replay", "aggregate", "tracking", "results", "shards")
 GROUPS = ("dataset", "variant", "scorer", "judge", "prices")  # their contents belong to their components
