@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from builders import results_of
 from mlflow.tracking import MlflowClient
+from shared_embeddings import share_embeddings
 
 from evals.agreement import consensus_nominal, consensus_ordinal, run_agreement, value_to_scale
 from evals.errors import UserError
@@ -315,8 +316,8 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory) -> tuple[Path, str, str, pd.DataFrame]:
-    tmp = tmp_path_factory.mktemp("agree")
+def evaluated(tmp_path_factory, embeddings: Path) -> tuple[Path, str, str, pd.DataFrame]:
+    tmp = share_embeddings(tmp_path_factory.mktemp("agree"), embeddings)
     uri = f"sqlite:///{tmp}/mlflow.db"
     out = cli("run", "sample.conversations=8", f"tracking.uri={uri}",
               f"tracking.artifact_root={tmp}/artifacts", cwd=tmp)

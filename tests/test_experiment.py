@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from builders import conversation
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
+from shared_embeddings import share_embeddings
 
 from evals.aggregate import paired_differences, summarise
 from evals.errors import UserError
@@ -45,40 +47,40 @@ def runs_of(client: MlflowClient) -> tuple[list, list]:
     return parents, children
 
 
+@dataclass(frozen=True)
+class Job:
+    out: subprocess.CompletedProcess
+    client: MlflowClient
+    folder: Path
+
+
+SAMPLE = 80  # of the default dataset's 378 conversations: the whole one takes 4-5 minutes, mostly embedding
+# its 6,144 distinct sentences; bench/main_job.py times it whole and every release runs the quick start
+
+
 @pytest.fixture(scope="module")
-def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for the default jobs below: the whole-dataset job runs first and embeds every text the
-    25-conversation sample needs, so the sample's job reads those vectors back (the bytes the model gave) instead of
-    embedding them again. Embedding is most of a default job's time; the vectors themselves are tested in
-    test_embedding.py."""
-    return tmp_path_factory.mktemp("embeddings") / "embeddings.sqlite"
-
-
-def share_embedding_cache(folder: Path, cache: Path) -> None:
-    """Make the default config's embedding cache (runs/cache/embeddings.sqlite, relative to the folder a job starts
-    in) a link to `cache`, so the job's config stays the default one."""
-    link = folder / "runs" / "cache" / "embeddings.sqlite"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    link.symlink_to(cache)
+def default_job(tmp_path_factory: pytest.TempPathFactory, embeddings: Path) -> Job:
+    """The quick start's main job (the default config, a seeded sample of its dataset), once for the tests below."""
+    folder = share_embeddings(tmp_path_factory.mktemp("default_job"), embeddings)
+    out, client = run_job(folder, f"sample.conversations={SAMPLE}")
+    return Job(out, client, folder)
 
 
 @pytest.mark.slow
-def test_full_default_job(tmp_path: Path, embedding_cache: Path) -> None:
-    """The quick start's main job on the whole shipped default dataset."""
-    share_embedding_cache(tmp_path, embedding_cache)
-    _, client = run_job(tmp_path)
-    parents, children = runs_of(client)
+def test_the_default_job_scores_every_decision_point(default_job: Job) -> None:
+    parents, children = runs_of(default_job.client)
     assert len(parents) == 1 and len(children) == 3
     assert all(c.data.metrics["errors"] == 0 for c in children)
     human = next(c for c in children if c.info.run_name == "human").data.metrics
     # every decision point's reply is scored by the learned empathy model (English agent replies)
-    assert human["empathy.mean_n"] == 1913 and human["empathy.unscored"] == 0
+    assert human["empathy.mean_n"] == parents[0].data.metrics["dataset.decision_points"] > 300
+    assert human["empathy.unscored"] == 0
     assert human["accuracy.mean"] == 1.0  # the human reply is its own reference
 
 
-def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path, embedding_cache: Path) -> None:
-    share_embedding_cache(tmp_path, embedding_cache)
-    out, client = run_job(tmp_path, "sample.conversations=25")
+@pytest.mark.slow
+def test_default_job_logs_a_parent_and_a_run_per_variant(default_job: Job) -> None:
+    out, client, tmp_path = default_job.out, default_job.client, default_job.folder
     parents, children = runs_of(client)
     assert len(parents) == 1 and len(children) == 3
     parent = parents[0]
@@ -86,7 +88,7 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path, embeddi
     assert {c.info.run_name for c in children} == {"human", "retrieval", "rules"}
     assert parent.data.params["dataset.name"] == "wmt24_chat"
     assert parent.data.params["replay.decision_points"] == "every"
-    assert parent.data.metrics["dataset.conversations"] == 25
+    assert parent.data.metrics["dataset.conversations"] == SAMPLE
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "report")] == [
         "report/metrics.csv", "report/metrics.png", "report/report.html", "report/report.md"]
     assert {a.path for a in client.list_artifacts(parent.info.run_id, "business")} == {
@@ -107,7 +109,8 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path, embeddi
         assert len(table) == parent.data.metrics["dataset.decision_points"]
         assert {"reply", "escalated", "escalation_label", "accuracy", "empathy_explanation", "reply_language",
                 "language_mismatch"} <= set(table.columns)
-    # The human variant's hand-offs are read with the phrases that made the labels: full agreement.
+    # The human variant's hand-offs are read with the phrases that made the labels: full agreement on this
+    # sample (on the whole dataset 3 of 86 hand-offs are offers the labels do not count; README, "Why the human")
     human = next(c for c in children if c.info.run_name == "human")
     assert human.data.metrics["escalation.precision"] == 1.0
     assert human.data.metrics["escalation.recall"] == 1.0
@@ -121,7 +124,7 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(tmp_path: Path, embeddi
     # the results folder: what `agree`, the gate and the labelling page read
     _, result = load_results(client.tracking_uri, parent.info.run_id)
     assert result.variants == ["human", "retrieval", "rules"] and result.baseline == "human"
-    assert result.manifest["dataset"]["conversations"] == 25
+    assert result.manifest["dataset"]["conversations"] == SAMPLE
     assert result.manifest["config"]["replay"]["view"] == "agent"
     assert {m["name"]: m["direction"] for m in result.metrics}["escalation.missed_rate"] == "lower"
     assert result.scorer_versions["empathy"].startswith("heads-")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from builders import conversation
 from mlflow.tracking import MlflowClient
+from shared_embeddings import share_embeddings
 from tests_paths import PROMPT
 
 from evals.cache import ReplyCache
@@ -112,7 +113,8 @@ def final_table(tmp: Path) -> pd.DataFrame:
     return pd.read_parquet(path).set_index("case_id").sort_index()
 
 
-def test_a_killed_run_resumes_with_exactly_the_remaining_calls(tmp_path: Path) -> None:
+def test_a_killed_run_resumes_with_exactly_the_remaining_calls(tmp_path: Path, embeddings: Path) -> None:
+    share_embeddings(tmp_path, embeddings)  # the accuracy scorer's vectors; the replies are what is compared
     data = write_dataset(tmp_path / "chats.jsonl", chats(150))
     with LoopbackServer(ServerConfig(latency_s=0.02)) as server:
         first = job(tmp_path, data, server.openai_url, tmp_path / "cache.sqlite")
@@ -131,8 +133,7 @@ def test_a_killed_run_resumes_with_exactly_the_remaining_calls(tmp_path: Path) -
         assert server.total_requests - before == 150 - cached  # exactly what was not finished
         resumed_table = final_table(tmp_path)
 
-        clean_dir = tmp_path / "clean"
-        clean_dir.mkdir()
+        clean_dir = share_embeddings(tmp_path / "clean", embeddings)
         clean = job(clean_dir, data, server.openai_url, clean_dir / "cache.sqlite")
         _, err = clean.communicate(timeout=300)
         assert clean.returncode == 0, err[-2000:]
