@@ -1,8 +1,8 @@
 """A streamed run at 10k, 100k and 1M single-turn decision points: wall time against the physical limit, and
 peak memory that should not grow with the data.
 
-    .venv/bin/python bench/scale.py --series endpoint --sizes 10000 100000 --latency 0.1 --concurrency 24 --no-ray
-    .venv/bin/python bench/scale.py --series client --sizes 10000 1000000 --latency 0.005 --concurrency 32 \
+    .venv/bin/python bench/scale.py --series endpoint --sizes 10000 100000 --latency 0.2 --concurrency 32 --no-ray
+    .venv/bin/python bench/scale.py --series client --sizes 10000 100000 1000000 --latency 0.005 --concurrency 32 \
         --ray-size 100000
     .venv/bin/python bench/scale.py --series check --sizes 10000 --no-ray   # a quick check of the set-up
 
