@@ -102,7 +102,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         extra={**api.manifest_config(config), "rows_skipped": [str(s) for s in loaded.skipped]})
     out = Path(cfg.output_dir)
     run_ids: dict[str, str] = {}
-    examples, stats = None, None
+    sample = ""  # what the rows in memory are, when a large sharded run reads a sample of them
     run_name = cfg.run_name or f"{'+'.join(v.name for v in variants)} · {data_cfg.name} · {digest}"
     with tracker.experiment_run(run_name, config, tags) as parent_id:
         memory = Memory.of(conversations, cfg.replay.view)
@@ -113,14 +113,15 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                 examples = examples_of(cases, cfg.shards.get("examples", DEFAULT_EXAMPLES), cfg.seed)
                 result = EvalResult.load(out / "results", examples.conversations if examples else None)
                 if examples:
-                    stats = reply_stats_of(out / "results")
+                    sample = examples.describe()
                     console.print(f"[yellow]sampled[/] report examples, per-variant tables and business trade-off: "
-                                  f"{examples.describe()}; metrics and intervals: every decision point")
+                                  f"{sample}; metrics and intervals: every decision point")
             else:
                 result = api.evaluate(cases, variants, scorers, options, memory=memory, cache=cache,
                                       dataset_name=data_cfg.name, on_progress=_bars(progress))
                 files = result.save(out / "results")
         tracker.log_files("results", files)
+        stats = reply_stats_of(out / "results") if sample else reply_stats(result.replies)  # of every reply
         wide = result.wide()
         dataset_table = dataset_of(result)
         traced = chosen_cases(result.replies, cfg.tracking.get("traces", 0), cfg.seed)
@@ -130,14 +131,14 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
             run_ids[variant.name] = tracker.log_variant(
                 variant.name,
                 config={**config, "variant": {variant.name: config["variant"][variant.name]}},
-                metrics={**metrics_of(mine), **_stats_of(table, stats, variant.name)},
+                metrics={**metrics_of(mine), **stats.loc[variant.name].to_dict()},
                 table=table, dataset=dataset_table, dataset_name=data_cfg.name,
                 dataset_source=str(data_cfg.path), tags=tags,
                 traces=reply_traces(result, variant.name, traced))
         tracker.log_metrics(diff_metrics(result.differences))
         report_files = report.write(result.summary, wide, out, title=f"{cfg.experiment}: {data_cfg.name}",
                                     skipped=[str(s) for s in loaded.skipped], diffs=result.differences,
-                                    stats=stats, sample=examples.describe() if examples else "")
+                                    stats=stats, sample=sample)
         tracker.log_files("report", report_files)
         trade_off = business.analyse(result, business_settings, business.human_delays(conversations))
         business_files, frontier_svg = business.write(trade_off, out / "business")
@@ -146,7 +147,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                                  extra_sections=business_section.sections(trade_off, frontier_svg),
                                  history=history_of(conversations, cfg.replay.view, options.redact_text,
                                                     str(data_cfg.path)),
-                                 sample=examples.describe() if examples else "")
+                                 sample=sample)
         tracker.log_files("report", [page])
         tracker.log_metrics({"dataset.conversations": len(conversations), "dataset.decision_points": len(cases),
                              "dataset.rows_skipped": len(loaded.skipped)})
@@ -156,7 +157,7 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
                          | {"mlflow.note.content": report.description(result.summary, wide, result.differences, stats)}
                          | {"evals.dataset_digest": result.manifest["dataset"]["digest"]}
                          | ({"evals.error_budget": "exceeded"} if result.problems else {})
-                         | ({"evals.examples": examples.describe()} if examples else {}))
+                         | ({"evals.examples": sample} if sample else {}))
     report.print_comparison(result.summary, wide, console, stats)
     report.print_differences(result.differences, console)
     for verdict in verdicts:
@@ -205,11 +206,6 @@ def _bars(progress: Progress) -> api.OnProgress:
         progress.update(tasks[task], completed=done, **({"total": total} if total is not None else {}))
 
     return update
-
-
-def _stats_of(table: pd.DataFrame, every_reply: pd.DataFrame | None, variant: str) -> dict[str, float]:
-    """A variant's reply counts for its MLflow run: of every reply when its table is a sample."""
-    return (reply_stats(table) if every_reply is None else every_reply.loc[[variant]]).iloc[0].to_dict()
 
 
 def _limits(cfg: DictConfig) -> dict[str, Any]:

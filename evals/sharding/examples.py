@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from evals.aggregate import reply_stats
+from evals.tables import TEXT_COLUMNS
 from evals.types import Case
 
 DEFAULT_EXAMPLES = 50_000  # decision points: a few hundred MB of rows with their texts and scores
@@ -41,9 +42,9 @@ class Examples:
 def examples_of(cases: Sequence[Case], limit: int, seed: int) -> Examples | None:
     """Whole conversations in a seeded random order, as many as fit in `limit` decision points (at least one);
     None when the run has no more than `limit` decision points (the adapters then read every row)."""
-    per_conversation = Counter(c.conversation.conversation_id for c in cases)
     if len(cases) <= limit:
         return None
+    per_conversation = Counter(c.conversation.conversation_id for c in cases)
     kept: list[str] = []
     total = 0
     for conversation in random.Random(seed).sample(list(per_conversation), len(per_conversation)):
@@ -57,6 +58,6 @@ def reply_stats_of(folder: Path) -> pd.DataFrame:
     """`aggregate.reply_stats` of every reply in a results folder (errors, hand-offs, latency, tokens, cost), read
     without the reply and reference texts, so a sampled run still counts all of them."""
     path = folder / "replies.parquet"
-    texts = {"inquiry", "reference_reply", "reply", "note"}  # `error` stays: it is what errors are counted by
+    texts = set(TEXT_COLUMNS) - {"error"}  # `error` stays: it is what errors are counted by
     columns = [c for c in pq.read_schema(path).names if c not in texts]
     return reply_stats(pd.read_parquet(path, columns=columns))
