@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Literal
 
 from evals.handoff.en import DEFAULT_PATTERNS, ENGLISH
@@ -73,6 +74,9 @@ class HandoffDetector:
         }
         object.__setattr__(self, "_sets", sets)
 
+    # The same texts are read again and again (a retrieval bot's memory, then its replies; template
+    # replies); readings are immutable, so a bounded cache pays for itself.
+    @lru_cache(maxsize=16384)
     def classify(self, text: str, language: str | None = None) -> HandoffReading:
         """handoff (done or promised), offer, redirect to another channel, refusal, or none.
 
