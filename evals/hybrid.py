@@ -172,6 +172,7 @@ def blend(result: EvalResult, bot: str, human: str, routes: pd.DataFrame, name: 
                       scores[(scores["variant"] == human) & scores["case_id"].isin(by_human)]], ignore_index=True)
     handovers = set(routes.loc[routes["handover"], "case_id"])
     why = routes.set_index("case_id")["why"]
+    changed: dict[int, tuple[float, str | None, str]] = {}  # row -> value, label, explanation; set at once below
     for scorer in scorers_with_labels(scores, ESCALATION_LABELS):
         mine = scores[scores["scorer"] == scorer]
         should = {**_should(mine[mine["variant"] == human]), **_should(mine[mine["variant"] == bot])}
@@ -186,8 +187,11 @@ def blend(result: EvalResult, bot: str, human: str, routes: pd.DataFrame, name: 
                 label, said = CORRECT_HANDOFF, "it should be with a person"
             else:
                 continue
-            rows.loc[i, ["value", "label", "explanation"]] = [
-                math.nan if label is None else float(label == CORRECT_HANDOFF), label, f"{why[case]}; {said}"]
+            changed[i] = (math.nan if label is None else float(label == CORRECT_HANDOFF), label, f"{why[case]}; {said}")
+    if changed:  # one assignment per column: row by row, pandas took seconds on a few thousand rows
+        at = list(changed)
+        for k, column in enumerate(("value", "label", "explanation")):
+            rows.loc[at, column] = [v[k] for v in changed.values()]
     return rows.assign(variant=name)
 
 
