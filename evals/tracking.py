@@ -31,6 +31,9 @@ def _telemetry_off_unless_chosen() -> None:
 
 
 _telemetry_off_unless_chosen()
+# Traces are written synchronously: the async exporter's consumer polls its queue once a second, so each
+# flush (one per variant, before its assessments) and the process exit waited up to a second for nothing.
+os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
 
 import mlflow  # noqa: E402
 import pandas as pd  # noqa: E402
