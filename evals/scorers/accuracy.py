@@ -23,20 +23,25 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sacrebleu.metrics import CHRF
 
-from evals.embedding import TextEmbedder, shared_embedder
+from evals.embedding import DIM, TextEmbedder, shared_embedder
 from evals.errors import UserError
 from evals.scorers.empathy_model import MAX_SENTENCES, split_sentences
 from evals.types import Case, Ratio, Reply, Score
 
 
 def reply_vectors(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
-    """One unit vector per text: the normalised mean of its sentence vectors (as the empathy model)."""
+    """One unit vector per text: the normalised mean of its sentence vectors (as the empathy model).
+
+    Every sentence is embedded in one call: a call per reply costs the engine half as much again
+    per sentence as batches do."""
+    split = [split_sentences(text)[:MAX_SENTENCES] or [text] for text in texts]
+    distinct = list(dict.fromkeys(s for sentences in split for s in sentences))
+    vectors = dict(zip(distinct, embedder.embed(distinct).astype(np.float64)))
     rows = []
-    for text in texts:
-        sentences = split_sentences(text)[:MAX_SENTENCES] or [text]
-        mean = embedder.embed(sentences).astype(np.float64).mean(axis=0)
+    for sentences in split:
+        mean = np.mean([vectors[s] for s in sentences], axis=0)
         rows.append(mean / (np.linalg.norm(mean) or 1.0))
-    return np.array(rows, dtype=np.float64)
+    return np.array(rows, dtype=np.float64).reshape(len(texts), DIM)
 
 
 def _normalise(text: str) -> str:
