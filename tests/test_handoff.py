@@ -99,6 +99,15 @@ def test_custom_patterns_replace_the_defaults() -> None:
     assert HandoffDetector().patterns == DEFAULT_PATTERNS
 
 
+def test_cached_readings_stay_with_their_detector() -> None:
+    """Readings are cached per detector: a text read by one pattern list is read afresh by another."""
+    text = "I will escalate your case to our team"
+    default, custom = HandoffDetector(), HandoffDetector(patterns=(r"\bhuman\b",))
+    for _ in range(2):  # the second round reads from the cache
+        assert default.classify(text).kind == "handoff"
+        assert custom.classify(text).kind == "none"
+
+
 def test_every_default_pattern_compiles_case_insensitively() -> None:
     assert DETECT("I WILL ESCALATE YOUR CASE TO OUR TEAM")
     assert all(isinstance(p, str) and p for p in DEFAULT_PATTERNS)

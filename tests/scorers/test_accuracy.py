@@ -3,8 +3,10 @@ import math
 import pytest
 from builders import case, conversation, reply
 
+from evals.embedding import DIM, shared_embedder
 from evals.errors import UserError
-from evals.scorers.accuracy import AccuracyScorer
+from evals.scorers.accuracy import AccuracyScorer, reply_vectors
+from evals.scorers.empathy_model import split_sentences
 
 
 def test_identical_reply_scores_one_and_unrelated_scores_low() -> None:
@@ -76,3 +78,14 @@ def test_unscored_without_reference_or_reply() -> None:
 def test_fact_weight_is_checked() -> None:
     with pytest.raises(UserError, match="fact_weight"):
         AccuracyScorer(fact_weight=2)
+
+
+def test_reply_vectors_embed_every_sentence_at_once_and_equal_one_reply_at_a_time() -> None:
+    embedder = shared_embedder(None)
+    texts = ["Sorry about that. I will check your order now.", "Thanks!", "I will check your order now."]
+    together = reply_vectors(embedder, texts)
+    assert together.shape == (3, DIM)
+    for text, row in zip(texts, together):
+        mean = embedder.embed(split_sentences(text)).astype(float).mean(axis=0)
+        assert row == pytest.approx(mean / (mean ** 2).sum() ** 0.5, abs=1e-6)
+    assert reply_vectors(embedder, []).shape == (0, DIM)
