@@ -32,8 +32,7 @@ from evals.types import Case, Ratio, Reply, Score
 def reply_vectors(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     """One unit vector per text: the normalised mean of its sentence vectors (as the empathy model).
 
-    Every sentence is embedded in one call: a call per reply costs the engine half as much again
-    per sentence as batches do."""
+    The texts' sentences are embedded in one call, with one cache look-up and write, not one per text."""
     split = [split_sentences(text)[:MAX_SENTENCES] or [text] for text in texts]
     distinct = list(dict.fromkeys(s for sentences in split for s in sentences))
     vectors = dict(zip(distinct, embedder.embed(distinct).astype(np.float64)))
