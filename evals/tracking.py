@@ -171,14 +171,8 @@ class Tracker:
         self.uri = uri
         found = mlflow.get_experiment_by_name(experiment)
         if found is None:
-            try:
-                self.experiment_id = mlflow.create_experiment(experiment, artifact_location=artifact_location(
-                    uri, artifact_root))
-            except mlflow.exceptions.MlflowException as exc:
-                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-                    raise
-                # another process made it between the lookup and here (teammates, a sweep's jobs on a server)
-                self.experiment_id = mlflow.get_experiment_by_name(experiment).experiment_id
+            self.experiment_id = _create_experiment(mlflow.MlflowClient(uri), experiment,
+                                                    artifact_location(uri, artifact_root))
         else:
             self.experiment_id = found.experiment_id
             if is_server(uri) and found.artifact_location.startswith("file:"):
@@ -221,7 +215,7 @@ class Tracker:
                 # MLflow registers its local-file source twice and warns that it is ambiguous.
                 warnings.filterwarnings("ignore", message="The specified dataset source")
                 lineage = mlflow.data.from_pandas(dataset, source=dataset_source, name=dataset_name)
-            mlflow.log_input(lineage, context="evaluation")
+            _log_input_shared(lineage)
             mlflow.log_table(table, artifact_file="replies.json")
             _log_traces(traces)
             with tempfile.TemporaryDirectory() as tmp:
@@ -240,6 +234,26 @@ class Tracker:
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         mlflow.set_tags(dict(tags))
+
+
+# Both the SQL store and its server answer "already exists" (PostgreSQL, SQLite, MySQL wording).
+_DUPLICATE = ("already exists", "UNIQUE constraint failed", "Duplicate entry")
+
+
+def _log_input_shared(lineage: Any, attempts: int = 3) -> None:
+    """Link the dataset to the active run, even when another process logs the same dataset at that moment.
+
+    MLflow looks the dataset up, then inserts it if missing; two runs doing this at once (a sweep's jobs,
+    teammates on one server) both insert, and the second fails on the unique key. Asked again, MLflow
+    finds the dataset the other run wrote and links it.
+    """
+    for attempt in range(attempts):
+        try:
+            mlflow.log_input(lineage, context="evaluation")
+            return
+        except mlflow.exceptions.MlflowException as error:
+            if attempt == attempts - 1 or not any(text in str(error) for text in _DUPLICATE):
+                raise
 
 
 def _log_traces(traces: Sequence[ReplyTrace]) -> None:
@@ -419,7 +433,17 @@ def experiment_id_named(uri: str, name: str, create: bool = False) -> str | None
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    return client.create_experiment(name) if create else None
+    return _create_experiment(client, name) if create else None
+
+
+def _create_experiment(client: mlflow.MlflowClient, name: str, location: str | None = None) -> str:
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except mlflow.exceptions.MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        # another process made it between the lookup and here (teammates, a sweep's jobs on a server)
+        return client.get_experiment_by_name(name).experiment_id
 
 
 def kappa_lookup(uri: str, experiment_id: str):  # -> evals.trust.KappaLookup

@@ -17,6 +17,7 @@ from evals.tracking import (
     STARTED_TAG,
     Tracker,
     _alive,
+    _create_experiment,
     _owner_tags,
     _process_started,
     close_orphans,
@@ -205,3 +206,53 @@ def test_each_run_records_its_process() -> None:
     tags = _owner_tags()
     assert tags[PID_TAG] == str(os.getpid()) and tags[HOST_TAG] == socket.gethostname()
     assert _alive(os.getpid(), tags.get(STARTED_TAG))
+
+
+def _race_on_first_link(monkeypatch, tracker: Tracker, error: str) -> list[str]:
+    """The first link fails as MLflow fails when another process inserted the same dataset meanwhile."""
+    real, calls = mlflow.log_input, []
+
+    def racing(dataset, context=None, **kwargs):
+        calls.append(context)
+        if len(calls) == 1:
+            other = mlflow.MlflowClient(tracking_uri=tracker.uri).create_run(tracker.experiment_id).info.run_id
+            mlflow.MlflowClient(tracking_uri=tracker.uri).log_inputs(
+                other, [mlflow.entities.DatasetInput(dataset._to_mlflow_entity())])
+            raise mlflow.exceptions.MlflowException(error)
+        return real(dataset, context=context, **kwargs)
+
+    monkeypatch.setattr(mlflow, "log_input", racing)
+    return calls
+
+
+def test_a_dataset_logged_by_another_process_at_the_same_moment_is_linked_not_an_error(
+        tmp_path: Path, monkeypatch) -> None:
+    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "race", str(tmp_path / "art"))
+    calls = _race_on_first_link(monkeypatch, tracker, "BAD_REQUEST: (psycopg.errors.UniqueViolation) duplicate key "
+                                "value violates unique constraint \"dataset_pk\" DETAIL: Key (...) already exists.")
+    table = pd.DataFrame({"case_id": ["a"], "reply": ["hi"]})
+    with tracker.experiment_run("parent", {"seed": 0}, {}):
+        run_id = tracker.log_variant("bot", {"seed": 0}, {"m": 1.0}, table, table, "shared", "d.jsonl", {})
+    assert len(calls) == 2
+    client = mlflow.MlflowClient(tracking_uri=tracker.uri)
+    linked = client.get_run(run_id).inputs.dataset_inputs
+    assert [d.dataset.name for d in linked] == ["shared"]
+    others = [r for r in client.search_runs([tracker.experiment_id]) if r.info.run_name not in ("parent", "bot")]
+    assert [d.dataset.digest for d in others[0].inputs.dataset_inputs] == [linked[0].dataset.digest]
+
+
+def test_any_other_failure_to_link_the_dataset_is_raised(tmp_path: Path, monkeypatch) -> None:
+    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "race", str(tmp_path / "art"))
+    calls = _race_on_first_link(monkeypatch, tracker, "RESOURCE_DOES_NOT_EXIST: run gone")
+    table = pd.DataFrame({"case_id": ["a"], "reply": ["hi"]})
+    with pytest.raises(mlflow.exceptions.MlflowException, match="run gone"):
+        with tracker.experiment_run("parent", {"seed": 0}, {}):
+            tracker.log_variant("bot", {"seed": 0}, {"m": 1.0}, table, table, "shared", "d.jsonl", {})
+    assert len(calls) == 1
+
+
+def test_an_experiment_made_by_another_process_after_the_lookup_is_used(tmp_path: Path) -> None:
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    theirs = client.create_experiment("shared")
+    assert _create_experiment(client, "shared") == theirs
+    assert _create_experiment(client, "mine") == client.get_experiment_by_name("mine").experiment_id
