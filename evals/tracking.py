@@ -374,9 +374,14 @@ def find_run(uri: str, experiment: str, *, name: str | None = None, tag: tuple[s
         filters.append(f"attributes.run_name = '{_quoted(name)}'")
     if tag is not None:
         filters.append(f"tags.`{tag[0]}` = '{_quoted(tag[1])}'")
-    runs = client.search_runs([found.experiment_id], " and ".join(filters), order_by=["attributes.start_time DESC"],
-                              max_results=50)
-    return next((r.info.run_id for r in runs if "mlflow.parentRunId" not in r.data.tags), None)
+    token = None
+    while True:  # page on: nested runs (a variant named like the parent) may fill a page
+        runs = client.search_runs([found.experiment_id], " and ".join(filters),
+                                  order_by=["attributes.start_time DESC"], max_results=50, page_token=token)
+        parent = next((r.info.run_id for r in runs if "mlflow.parentRunId" not in r.data.tags), None)
+        if parent is not None or not runs.token:
+            return parent
+        token = runs.token
 
 
 def _quoted(text: str) -> str:

@@ -256,3 +256,18 @@ def test_an_experiment_made_by_another_process_after_the_lookup_is_used(tmp_path
     theirs = client.create_experiment("shared")
     assert _create_experiment(client, "shared") == theirs
     assert _create_experiment(client, "mine") == client.get_experiment_by_name("mine").experiment_id
+
+
+def test_the_newest_parent_run_is_found_behind_a_page_of_newer_nested_runs_of_the_same_name(tmp_path: Path) -> None:
+    from evals.tracking import find_run
+
+    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "pages", str(tmp_path / "art"))
+    client = mlflow.MlflowClient(tracking_uri=tracker.uri)
+    parent = client.create_run(tracker.experiment_id, run_name="rules", start_time=1_000).info.run_id
+    client.set_terminated(parent, "FINISHED")
+    for i in range(60):  # newer variant runs called "rules", nested under another parent
+        child = client.create_run(tracker.experiment_id, run_name="rules", start_time=2_000 + i,
+                                  tags={"mlflow.parentRunId": "elsewhere"}).info.run_id
+        client.set_terminated(child, "FINISHED")
+    assert find_run(tracker.uri, "pages", name="rules") == parent
+    assert find_run(tracker.uri, "pages", name="nothing") is None
