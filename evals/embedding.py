@@ -27,6 +27,12 @@ DIM = 384
 _BATCH = 64
 
 
+def unit_mean(vectors: np.ndarray) -> np.ndarray:
+    """The normalised mean of a text's sentence vectors: one vector for the whole text."""
+    mean = vectors.mean(axis=0)
+    return mean / (np.linalg.norm(mean) or 1.0)
+
+
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 

@@ -3,7 +3,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from evals.embedding import DIM, TextEmbedder
+from evals.embedding import DIM, TextEmbedder, unit_mean
 from evals.errors import UserError
 
 
@@ -31,3 +31,9 @@ def test_an_unusable_cache_file_is_a_one_line_user_error(tmp_path) -> None:
     not_a_db.write_text("this is not a database")
     with pytest.raises(UserError, match=r"embedding cache .*cache.sqlite: cannot use it .*set it to null"):
         TextEmbedder(not_a_db)
+
+
+def test_a_texts_vector_is_the_unit_mean_of_its_sentences_and_zero_stays_zero() -> None:
+    whole = unit_mean(np.array([[3.0, 0.0], [1.0, 0.0], [0.0, 2.0]]))
+    assert np.allclose(whole, np.array([4.0, 2.0]) / np.linalg.norm([4.0, 2.0]))
+    assert np.array_equal(unit_mean(np.zeros((2, 3))), np.zeros(3))

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sacrebleu.metrics import CHRF
 
-from evals.embedding import DIM, TextEmbedder, shared_embedder
+from evals.embedding import DIM, TextEmbedder, shared_embedder, unit_mean
 from evals.errors import UserError
 from evals.scorers.empathy_model import MAX_SENTENCES, split_sentences
 from evals.types import Case, Ratio, Reply, Score
@@ -36,10 +36,7 @@ def reply_vectors(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     split = [split_sentences(text)[:MAX_SENTENCES] or [text] for text in texts]
     distinct = list(dict.fromkeys(s for sentences in split for s in sentences))
     vectors = dict(zip(distinct, embedder.embed(distinct).astype(np.float64)))
-    rows = []
-    for sentences in split:
-        mean = np.mean([vectors[s] for s in sentences], axis=0)
-        rows.append(mean / (np.linalg.norm(mean) or 1.0))
+    rows = [unit_mean(np.array([vectors[s] for s in sentences])) for sentences in split]
     return np.array(rows, dtype=np.float64).reshape(len(texts), DIM)
 
 

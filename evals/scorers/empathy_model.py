@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.embedding import unit_mean
 from evals.errors import UserError
 
 MECHANISMS = ("ER", "IP", "EX")
@@ -101,8 +102,7 @@ class EmpathyHeads:
 
     def reply_levels(self, sentences: list[str], vectors: np.ndarray) -> ReplyLevels:
         """Pool sentence vectors into the reply's levels (see the module docstring)."""
-        whole = vectors.mean(axis=0)
-        whole = whole / (np.linalg.norm(whole) or 1.0)
+        whole = unit_mean(vectors)
         per_sentence = self.levels(vectors)
         pooled = (self.levels(whole[None, :])[0] + per_sentence.max(axis=0)) / 2
         best = per_sentence.argmax(axis=0)
