@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
-import openai
 
 from evals.calls.failures import CallError, InvalidAnswer, MalformedReply, Retryable, shorten
 from evals.calls.http_client import make_client, read_json, status_failure, transport_failure
 from evals.calls.limits import Limits
 from evals.calls.retry import Endpoint
 from evals.calls.secrets import Secrets, check_env_name, read_env, safe_url
+
+if TYPE_CHECKING:  # the client itself is imported when a call is made: about 1 s that offline runs never pay
+    import openai
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY = "not-needed"  # sent when `api_key_env` is null: the client insists on some key
@@ -116,6 +118,8 @@ class ChatClient:
 
     def _open(self) -> openai.AsyncOpenAI:
         """The client is made inside the running event loop, and closed by `aclose` in it."""
+        import openai
+
         if self._client is None:
             self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._key, max_retries=0,
                                               timeout=self.limits.timeout_s, http_client=make_client(self.limits))
@@ -130,6 +134,8 @@ class ChatClient:
         """POST /chat/completions; the completion JSON (with a message), or a `CallError`."""
         if self.endpoint is None:
             raise RuntimeError("prepare() was not called")
+        import openai
+
         client = self._open()
         url = safe_url(self.base_url)
 
