@@ -236,7 +236,7 @@ class Tracker:
         mlflow.set_tags(dict(tags))
 
 
-# Both the SQL store and its server answer "already exists" (PostgreSQL, SQLite, MySQL wording).
+# How a duplicate key reads in MLflow's errors, local store or server: PostgreSQL, SQLite, MySQL.
 _DUPLICATE = ("already exists", "UNIQUE constraint failed", "Duplicate entry")
 
 
