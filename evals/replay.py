@@ -69,12 +69,15 @@ async def replay(
             done(i, reply)
 
     # The cases and conversations live for the whole replay: keeping them out of the cyclic
-    # garbage collector's scans removes pauses that stall every request in flight.
+    # garbage collector's scans removes pauses that stall every request in flight. Objects a caller
+    # froze before (the CLI freezes its imports) stay frozen: unfreezing hands them all back.
+    frozen_by_caller = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, todo.qsize()))))
     finally:
-        gc.unfreeze()
+        if not frozen_by_caller:
+            gc.unfreeze()
         close = getattr(variant, "aclose", None)
         if close is not None:  # network clients belong to this event loop: close them in it
             await close()

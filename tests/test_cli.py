@@ -1,5 +1,6 @@
 """The command a user types: help that teaches, and one-line errors for their mistakes."""
 
+import gc
 import json
 import subprocess
 import sys
@@ -108,6 +109,17 @@ def test_a_missing_user_config_folder_is_one_line(tmp_path: Path, capsys) -> Non
     assert main(["run", "--config-dir", str(tmp_path / "nope")]) == 2
     assert capsys.readouterr().err == (f"error: --config-dir {tmp_path / 'nope'}: no such folder "
                                        "(it adds your own configs, e.g. my_conf/variant/mybot.yaml)\n")
+
+
+def test_a_run_that_ends_early_leaves_the_garbage_collector_on(tmp_path: Path, monkeypatch) -> None:
+    """`run` collects nothing while it imports (evals/cli.py): however it ends, collection is back on."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    assert main(["run", "--config-dir", str(tmp_path / "nope")]) == 2
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):  # a settings error inside the job, before its imports
+        main(["run", "variant=[]", f"tracking.uri=sqlite:///{tmp_path}/m.db", f"hydra.run.dir={tmp_path}/out"])
+    assert gc.isenabled()
 
 
 def test_a_user_folder_runs_its_own_variant_on_its_own_data_and_hydra_keeps_no_config_copy(tmp_path: Path) -> None:
