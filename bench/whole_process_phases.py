@@ -148,12 +148,16 @@ def child(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
     marks = {"spawned": spec["spawned"], "first line": STARTED}
     gc_spent = _time_gc()
+    import gc
+
+    gc.disable()  # as `run` imports: it collects nothing until its imports are in (evals/cli.py)
     import evals.cli
     marks["imported evals.cli"] = time.time()
     import hydra  # noqa: F401
     marks["imported hydra"] = time.time()
     import evals.experiment  # noqa: F401  (mlflow, pandas, openai, ... as `run` would import them)
     marks["imported evals.experiment"] = time.time()
+    gc.enable()
     events: list[Event] = []
     missing = _patch(events)
     code = 1
@@ -161,8 +165,6 @@ def child(spec_path: str) -> int:
         code = evals.cli.main(["run", *spec["overrides"]])
     finally:
         marks["main returned"] = time.time()
-        import gc
-
         Path(spec["out"]).write_text(json.dumps({"marks": marks, "events": events, "missing": missing,
                                                  "exit_code": code, "gc": gc_spent,
                                                  "gc_tracked_objects_at_end": len(gc.get_objects())}))
