@@ -37,7 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "training")]
 from esconv import distinct, read_turns  # noqa: E402
 
 from evals.embedding import TextEmbedder, unit_mean  # noqa: E402
-from evals.scorers.empathy_model import MAX_SENTENCES, MECHANISM_LEVELS, MECHANISMS  # noqa: E402
+from evals.scorers.empathy_model import MAX_SENTENCES, MECHANISM_LEVELS, MECHANISMS, pool  # noqa: E402
 from evals.scorers.empathy_model import split_sentences as split  # noqa: E402
 
 RESULTS = ROOT / "training" / "results" / "head_variants.json"
@@ -75,7 +75,7 @@ def strategy_head(make: Callable[[], object], sentences_too: bool = False, conte
             x = np.vstack([x, np.array([v for v, _ in extra])])
             y = np.concatenate([y, [s for _, s in extra]])
         features = (lambda v, r: with_context(data, v, r)) if context else (lambda v, r: v)
-        model = make().fit(features(x, rows) if context else x, y)
+        model = make().fit(features(x, rows), y)
         levels = np.array([MECHANISM_LEVELS[c] for c in model.classes_], dtype=float)
         return lambda v, i: model.predict_proba(features(v, i)) @ levels
     return train
@@ -114,7 +114,7 @@ def cross_validate(data: Data, train) -> dict[str, dict[str, float]]:
         predict = train(data, fit_rows)
         for i in held_rows:
             whole = predict(data.replies[i:i + 1], i)[0]
-            predicted["mix"][i] = (whole + predict(data.sentences[i], i).max(axis=0)) / 2
+            predicted["mix"][i] = pool(whole, predict(data.sentences[i], i))
             predicted["whole"][i] = whole
     out = {}
     for pooling, p in predicted.items():

@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "training")]
 from esconv import SupporterTurn, distinct, read_turns  # noqa: E402
 
 from evals.embedding import TextEmbedder  # noqa: E402
-from evals.scorers.empathy_model import CARD_PATH, HEADS_PATH, MECHANISM_LEVELS, EmpathyHeads  # noqa: E402
+from evals.scorers.empathy_model import CARD_PATH, HEADS_PATH, MECHANISM_LEVELS, EmpathyHeads, pool  # noqa: E402
 from evals.scorers.empathy_model import split_sentences as split  # noqa: E402
 
 C_GRID = (0.3, 1.0, 3.0, 10.0)
@@ -85,7 +85,7 @@ def tfidf_alternative(train: list[SupporterTurn], test: list[SupporterTurn], c: 
     for t in test:
         units = split(t.text)
         per_unit = model.predict_proba(vectorizer.transform([t.text, *units])) @ levels
-        predicted.append((per_unit[0] + per_unit[1:].max(axis=0)) / 2)
+        predicted.append(pool(per_unit[0], per_unit[1:]))
     per_reply_us = (time.perf_counter() - started) / len(test) * 1e6
     truth = derived_levels(test)
     return {"n": len(test), "spearman_total": spearman(np.array(predicted).sum(1), truth.sum(1)),

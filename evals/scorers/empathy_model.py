@@ -63,6 +63,11 @@ def split_sentences(text: str) -> list[str]:
     return parts or ([text.strip()] if text.strip() else [])
 
 
+def pool(whole: np.ndarray, per_sentence: np.ndarray) -> np.ndarray:
+    """A reply's levels from its whole vector's (3,) and its sentences' (n, 3): see the module docstring."""
+    return (whole + per_sentence.max(axis=0)) / 2
+
+
 @dataclass(frozen=True)
 class ReplyLevels:
     """Expected EPITOME level (0-2) per mechanism and the sentence that showed it most."""
@@ -104,7 +109,7 @@ class EmpathyHeads:
         """Pool sentence vectors into the reply's levels (see the module docstring)."""
         whole = unit_mean(vectors)
         per_sentence = self.levels(vectors)
-        pooled = (self.levels(whole[None, :])[0] + per_sentence.max(axis=0)) / 2
+        pooled = pool(self.levels(whole[None, :])[0], per_sentence)
         best = per_sentence.argmax(axis=0)
         return ReplyLevels(
             levels={m: float(pooled[k]) for k, m in enumerate(MECHANISMS)},
