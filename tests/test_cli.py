@@ -122,10 +122,12 @@ def test_a_run_that_ends_early_leaves_the_garbage_collector_on(tmp_path: Path, m
     assert gc.isenabled()
 
 
-def test_a_user_folder_runs_its_own_variant_on_its_own_data_and_hydra_keeps_no_config_copy(tmp_path: Path) -> None:
+def test_a_user_folder_runs_its_own_variant_on_its_own_data_and_hydra_keeps_no_config_copy(tmp_path: Path,
+                                                                                          new_store) -> None:
     """--config-dir adds a variant calling the user's module (found in the folder the run starts in) and a
     dataset; a multirun over it and a shipped bot leaves no .hydra/*.yaml or multirun.yaml copy of the config."""
     my_conf = user_folder(tmp_path)
+    new_store(tmp_path, "m.db")
     out = cli("run", "--multirun", "--config-dir", str(my_conf), "dataset=my_chats", "variant=[mybot],[rules]",
               "scorer=[escalation]", "aggregate.bootstrap=0", f"tracking.uri=sqlite:///{tmp_path}/m.db", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -28,8 +28,10 @@ VARIANT_METRICS = ["escalation.f1", "escalation.precision", "escalation.recall",
                    "escalation.recall_too_few", "accuracy.mean_n", "language_mismatch"]
 
 
-def run_job(tmp_path: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, MlflowClient]:
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+def run_job(tmp_path: Path, *overrides: str,
+            uri: str | None = None) -> tuple[subprocess.CompletedProcess, MlflowClient]:
+    """`chatbot-evals run` in `tmp_path`, into the store at `uri` (default: a new one it makes there)."""
+    uri = uri or f"sqlite:///{tmp_path}/mlflow.db"
     out = subprocess.run(
         [sys.executable, "-m", "evals.cli", "run", *overrides, f"tracking.uri={uri}",
          f"tracking.artifact_root={tmp_path}/artifacts"],
@@ -54,8 +56,8 @@ class Job:
     folder: Path
 
 
-SAMPLE = 80  # of the default dataset's 378 conversations: the whole one takes 4-5 minutes, mostly embedding
-# its 6,144 distinct sentences; bench/main_job.py times it whole and every release runs the quick start
+SAMPLE = 40  # of the default dataset's 378 conversations (205 decision points): the whole one takes 2-4 minutes,
+# mostly embedding its 6,144 distinct sentences; bench/main_job.py times it whole and every release runs the quick start
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,7 @@ def test_the_default_job_scores_every_decision_point(default_job: Job) -> None:
     assert all(c.data.metrics["errors"] == 0 for c in children)
     human = next(c for c in children if c.info.run_name == "human").data.metrics
     # every decision point's reply is scored by the learned empathy model (English agent replies)
-    assert human["empathy.mean_n"] == parents[0].data.metrics["dataset.decision_points"] > 300
+    assert human["empathy.mean_n"] == parents[0].data.metrics["dataset.decision_points"] > 200
     assert human["empathy.unscored"] == 0
     assert human["accuracy.mean"] == 1.0  # the human reply is its own reference
 
@@ -140,9 +142,9 @@ def test_default_job_logs_a_parent_and_a_run_per_variant(default_job: Job) -> No
     assert traced["human"] == traced["rules"] == traced["retrieval"]  # the same decision points, side by side
 
 
-def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:
+def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path, new_store) -> None:
     _, client = run_job(tmp_path, "--multirun", "variant=human,rules", "sample.conversations=10",
-                        "scorer=[escalation]")
+                        "scorer=[escalation]", uri=new_store(tmp_path))
     parents, children = runs_of(client)
     assert sorted(p.info.run_name.split(" · ")[0] for p in parents) == ["human", "rules", "sweep summary"]
     assert sorted(c.info.run_name for c in children) == ["human", "rules"]
@@ -152,13 +154,13 @@ def test_multirun_over_two_variants_makes_two_runs(tmp_path: Path) -> None:
                                                                             "sweep_summary.md"}
 
 
-def test_skipped_rows_are_counted_logged_and_reported(tmp_path: Path) -> None:
+def test_skipped_rows_are_counted_logged_and_reported(tmp_path: Path, new_store) -> None:
     good = conversation("c1").model_dump(exclude_none=True)
     bad = {**good, "conversation_id": "c2", "language": None}
     path = tmp_path / "chats.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
     out, client = run_job(tmp_path, "dataset=file", f"dataset.path={path}", "dataset.on_error=skip",
-                          "variant=[rules]")
+                          "variant=[rules]", uri=new_store(tmp_path))
     assert f"skipped {path}: line 2: field 'language'" in " ".join(out.stderr.split())
     parents, _ = runs_of(client)
     assert parents[0].data.metrics["dataset.rows_skipped"] == 1
@@ -192,9 +194,9 @@ def test_bad_aggregate_limits_name_the_key(key: str, value: object) -> None:
         _limits(cfg)
 
 
-def test_customer_view_counts_english_replies_as_language_mismatches(tmp_path: Path) -> None:
+def test_customer_view_counts_english_replies_as_language_mismatches(tmp_path: Path, new_store) -> None:
     out, client = run_job(tmp_path, "sample.conversations=8", "replay.view=customer", "variant=[human,rules]",
-                          "scorer=[escalation]")
+                          "scorer=[escalation]", uri=new_store(tmp_path))
     _, children = runs_of(client)
     mismatches = {c.info.run_name: c.data.metrics["language_mismatch"] for c in children}
     assert mismatches["human"] == 0 and mismatches["rules"] > 0  # the rules bot answers in English
@@ -207,8 +209,8 @@ def test_a_withheld_interval_sets_the_mlflow_flag_even_when_n_is_enough() -> Non
     assert metrics["escalation.missed_rate_too_few"] == 1.0 and metrics["escalation.missed_rate_undefined_share"] > 0.3
 
 
-def test_a_bot_failing_beyond_the_error_budget_is_logged_then_exits_1(tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+def test_a_bot_failing_beyond_the_error_budget_is_logged_then_exits_1(tmp_path: Path, new_store) -> None:
+    uri = new_store(tmp_path)
     out = subprocess.run(
         [sys.executable, "-m", "evals.cli", "run", "variant=[python]", "variant.python.target=bots_for_tests:broken",
          "scorer=[escalation]", "sample.conversations=4", "aggregate.bootstrap=0", f"tracking.uri={uri}",

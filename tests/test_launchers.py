@@ -15,8 +15,8 @@ from test_experiment import run_job, runs_of
 SMALL = ("variant=[rules]", "scorer=[escalation]", "sample.conversations=5", "seed=0,1")  # two jobs
 
 
-def assert_two_jobs_and_one_summary(tmp_path: Path, *launcher: str) -> None:
-    _, client = run_job(tmp_path, "--multirun", *launcher, *SMALL)
+def assert_two_jobs_and_one_summary(tmp_path: Path, uri: str, *launcher: str) -> None:
+    _, client = run_job(tmp_path, "--multirun", *launcher, *SMALL, uri=uri)
     parents, children = runs_of(client)
     jobs = [p for p in parents if p.info.run_name != "sweep summary"]
     assert sorted(p.data.params["seed"] for p in jobs) == ["0", "1"]
@@ -30,10 +30,11 @@ def assert_two_jobs_and_one_summary(tmp_path: Path, *launcher: str) -> None:
     assert all((f / "results" / "manifest.json").is_file() for f in folders)
 
 
-def test_joblib_runs_the_jobs_in_parallel_processes(tmp_path: Path) -> None:
+def test_joblib_runs_the_jobs_in_parallel_processes(tmp_path: Path, new_store) -> None:
     require_plugin("hydra_plugins.hydra_joblib_launcher", "hydra-joblib-launcher")
-    assert_two_jobs_and_one_summary(tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    assert_two_jobs_and_one_summary(tmp_path, new_store(tmp_path), "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
 
 
-def test_ray_runs_the_jobs_on_a_real_local_cluster(tmp_path: Path, ray_head: str) -> None:
-    assert_two_jobs_and_one_summary(tmp_path, "hydra/launcher=ray", f"hydra.launcher.ray.init.address={ray_head}")
+def test_ray_runs_the_jobs_on_a_real_local_cluster(tmp_path: Path, ray_head: str, new_store) -> None:
+    assert_two_jobs_and_one_summary(tmp_path, new_store(tmp_path), "hydra/launcher=ray",
+                                    f"hydra.launcher.ray.init.address={ray_head}")

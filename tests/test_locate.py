@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from builders import conversation
 from hydra import compose, initialize_config_dir
+from stores import copy_store
 
 from evals import experiment, tracking
 from evals.config import CONFIG_DIR
@@ -51,8 +52,9 @@ class Store:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def store(tmp_path_factory: pytest.TempPathFactory, store_template: Path) -> Store:
     tmp = tmp_path_factory.mktemp("store")
+    copy_store(store_template, tmp)  # at uri(tmp)
     alpha = run_job(tmp, "alpha", "run_name=old", "dataset.name=alpha").parent_run_id
     first = run_job(tmp, "beta1", "run_name=new", "dataset.name=beta").parent_run_id
     newest = run_job(tmp, "beta2", "run_name=new", "dataset.name=beta").parent_run_id

@@ -113,7 +113,8 @@ def final_table(tmp: Path) -> pd.DataFrame:
     return pd.read_parquet(path).set_index("case_id").sort_index()
 
 
-def test_a_killed_run_resumes_with_exactly_the_remaining_calls(tmp_path: Path, embeddings: Path) -> None:
+def test_a_killed_run_resumes_with_exactly_the_remaining_calls(tmp_path: Path, embeddings: Path, new_store) -> None:
+    new_store(tmp_path)  # where job() logs
     share_embeddings(tmp_path, embeddings)  # the accuracy scorer's vectors; the replies are what is compared
     data = write_dataset(tmp_path / "chats.jsonl", chats(150))
     with LoopbackServer(ServerConfig(latency_s=0.02)) as server:
@@ -134,6 +135,7 @@ def test_a_killed_run_resumes_with_exactly_the_remaining_calls(tmp_path: Path, e
         resumed_table = final_table(tmp_path)
 
         clean_dir = share_embeddings(tmp_path / "clean", embeddings)
+        new_store(clean_dir)
         clean = job(clean_dir, data, server.openai_url, clean_dir / "cache.sqlite")
         _, err = clean.communicate(timeout=300)
         assert clean.returncode == 0, err[-2000:]
@@ -143,7 +145,8 @@ def test_a_killed_run_resumes_with_exactly_the_remaining_calls(tmp_path: Path, e
     assert resumed_table["cached"].sum() == cached
 
 
-def test_the_api_key_never_lands_in_runs_the_store_or_the_logs(tmp_path: Path) -> None:
+def test_the_api_key_never_lands_in_runs_the_store_or_the_logs(tmp_path: Path, new_store) -> None:
+    new_store(tmp_path)
     secret = "sk-test-9f8e7d6c5b4a-do-not-log"
     data = write_dataset(tmp_path / "chats.jsonl", chats(5))
     with LoopbackServer(ServerConfig()) as server:
@@ -156,7 +159,8 @@ def test_the_api_key_never_lands_in_runs_the_store_or_the_logs(tmp_path: Path) -
     assert leaks == []  # nor written to the store, artifacts, cache or Hydra's logs
 
 
-def test_redaction_keeps_pii_from_reaching_the_server(tmp_path: Path) -> None:
+def test_redaction_keeps_pii_from_reaching_the_server(tmp_path: Path, new_store) -> None:
+    new_store(tmp_path)
     pii = {"card": "4111 1111 1111 1111", "email": "maria.silva@example.com", "phone": "+44 20 7946 0958",
            "iban": "DE89 3704 0044 0532 0130 00"}
     convs = [conversation(f"p{i}", turns=[("customer", f"My {kind} is {value}, please help"), ("agent", "ok")])

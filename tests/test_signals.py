@@ -73,7 +73,8 @@ def interrupt(tmp_path: Path, signum: int) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def test_sigterm_ends_the_run_as_killed_with_one_line(tmp_path: Path) -> None:
+def test_sigterm_ends_the_run_as_killed_with_one_line(tmp_path: Path, new_store) -> None:
+    new_store(tmp_path)  # where start() logs
     code, err = interrupt(tmp_path, signal.SIGTERM)
     [parent] = runs(tmp_path)
     assert code == 143
@@ -82,7 +83,8 @@ def test_sigterm_ends_the_run_as_killed_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-def test_sigint_ends_the_run_as_killed_with_one_line(tmp_path: Path) -> None:
+def test_sigint_ends_the_run_as_killed_with_one_line(tmp_path: Path, new_store) -> None:
+    new_store(tmp_path)
     code, err = interrupt(tmp_path, signal.SIGINT)
     [parent] = runs(tmp_path)
     assert code == 130
@@ -91,7 +93,8 @@ def test_sigint_ends_the_run_as_killed_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-def test_after_kill_9_the_next_run_closes_the_orphan(tmp_path: Path) -> None:
+def test_after_kill_9_the_next_run_closes_the_orphan(tmp_path: Path, new_store) -> None:
+    new_store(tmp_path)
     dataset(tmp_path)
     with LoopbackServer(SLOW) as server:
         killed = start_slow(tmp_path, server.openai_url)

@@ -44,11 +44,11 @@ def test_selections_show_as_names_and_settings_inside_them_only_when_every_job_h
     assert sweep.varying(configs) == {"variant": ["rules", "rules", "retrieval"]}
 
 
-def test_jobs_of_other_machines_are_read_from_the_store(tmp_path: Path) -> None:
+def test_jobs_of_other_machines_are_read_from_the_store(tmp_path: Path, new_store) -> None:
     """A remote worker's folder is not on this machine; its run, results included, is in the shared store."""
     from evals.tracking import Tracker
 
-    uri, sweep_dir = f"sqlite:///{tmp_path}/mlflow.db", tmp_path / "elsewhere" / "multirun"
+    uri, sweep_dir = new_store(tmp_path), tmp_path / "elsewhere" / "multirun"
     tracker = Tracker(uri, "sweep", str(tmp_path / "artifacts"))
     for number, seed in (("1", 1), ("0", 0), ("0/inner", 2)):  # a folder deeper down is no job of this sweep
         job(tmp_path / "remote" / number, seed=seed, conversations=30)

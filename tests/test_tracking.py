@@ -157,8 +157,9 @@ def test_mlflow_telemetry_is_off_unless_the_user_turns_it_on(tmp_path: Path) -> 
     assert attempts(tmp_path) != []
 
 
-def test_an_interrupt_inside_a_variant_run_ends_it_and_its_parent_as_killed(tmp_path: Path, monkeypatch) -> None:
-    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "signals", str(tmp_path / "art"))
+def test_an_interrupt_inside_a_variant_run_ends_it_and_its_parent_as_killed(tmp_path: Path, monkeypatch,
+                                                                             new_store) -> None:
+    tracker = Tracker(new_store(tmp_path), "signals", str(tmp_path / "art"))
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -175,8 +176,8 @@ def test_an_interrupt_inside_a_variant_run_ends_it_and_its_parent_as_killed(tmp_
     assert mlflow.active_run() is None
 
 
-def test_only_runs_of_dead_processes_on_this_host_are_closed(tmp_path: Path) -> None:
-    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "orphans", str(tmp_path / "art"))
+def test_only_runs_of_dead_processes_on_this_host_are_closed(tmp_path: Path, new_store) -> None:
+    tracker = Tracker(new_store(tmp_path), "orphans", str(tmp_path / "art"))
     client = mlflow.MlflowClient(tracking_uri=tracker.uri)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -226,8 +227,8 @@ def _race_on_first_link(monkeypatch, tracker: Tracker, error: str) -> list[str]:
 
 
 def test_a_dataset_logged_by_another_process_at_the_same_moment_is_linked_not_an_error(
-        tmp_path: Path, monkeypatch) -> None:
-    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "race", str(tmp_path / "art"))
+        tmp_path: Path, monkeypatch, new_store) -> None:
+    tracker = Tracker(new_store(tmp_path), "race", str(tmp_path / "art"))
     calls = _race_on_first_link(monkeypatch, tracker, "BAD_REQUEST: (psycopg.errors.UniqueViolation) duplicate key "
                                 "value violates unique constraint \"dataset_pk\" DETAIL: Key (...) already exists.")
     table = pd.DataFrame({"case_id": ["a"], "reply": ["hi"]})
@@ -241,8 +242,8 @@ def test_a_dataset_logged_by_another_process_at_the_same_moment_is_linked_not_an
     assert [d.dataset.digest for d in others[0].inputs.dataset_inputs] == [linked[0].dataset.digest]
 
 
-def test_any_other_failure_to_link_the_dataset_is_raised(tmp_path: Path, monkeypatch) -> None:
-    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "race", str(tmp_path / "art"))
+def test_any_other_failure_to_link_the_dataset_is_raised(tmp_path: Path, monkeypatch, new_store) -> None:
+    tracker = Tracker(new_store(tmp_path), "race", str(tmp_path / "art"))
     calls = _race_on_first_link(monkeypatch, tracker, "RESOURCE_DOES_NOT_EXIST: run gone")
     table = pd.DataFrame({"case_id": ["a"], "reply": ["hi"]})
     with pytest.raises(mlflow.exceptions.MlflowException, match="run gone"):
@@ -251,17 +252,18 @@ def test_any_other_failure_to_link_the_dataset_is_raised(tmp_path: Path, monkeyp
     assert len(calls) == 1
 
 
-def test_an_experiment_made_by_another_process_after_the_lookup_is_used(tmp_path: Path) -> None:
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+def test_an_experiment_made_by_another_process_after_the_lookup_is_used(tmp_path: Path, new_store) -> None:
+    client = mlflow.MlflowClient(tracking_uri=new_store(tmp_path))
     theirs = client.create_experiment("shared")
     assert _create_experiment(client, "shared") == theirs
     assert _create_experiment(client, "mine") == client.get_experiment_by_name("mine").experiment_id
 
 
-def test_the_newest_parent_run_is_found_behind_a_page_of_newer_nested_runs_of_the_same_name(tmp_path: Path) -> None:
+def test_the_newest_parent_run_is_found_behind_a_page_of_newer_nested_runs_of_the_same_name(tmp_path: Path,
+                                                                                            new_store) -> None:
     from evals.tracking import find_run
 
-    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "pages", str(tmp_path / "art"))
+    tracker = Tracker(new_store(tmp_path), "pages", str(tmp_path / "art"))
     client = mlflow.MlflowClient(tracking_uri=tracker.uri)
     parent = client.create_run(tracker.experiment_id, run_name="rules", start_time=1_000).info.run_id
     client.set_terminated(parent, "FINISHED")

@@ -72,8 +72,10 @@ def write_dataset(path: Path) -> Path:
     return path
 
 
-def test_a_full_run_against_a_key_echoing_server_stores_the_key_nowhere(tmp_path: Path, monkeypatch) -> None:
+def test_a_full_run_against_a_key_echoing_server_stores_the_key_nowhere(tmp_path: Path, monkeypatch,
+                                                                        new_store) -> None:
     monkeypatch.chdir(tmp_path)
+    uri = new_store(tmp_path)
     data = write_dataset(tmp_path / "chats.jsonl")
     with LoopbackServer(ServerConfig(reject_status=401, reject_after=1)) as server:  # errors get stored
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
@@ -82,7 +84,7 @@ def test_a_full_run_against_a_key_echoing_server_stores_the_key_nowhere(tmp_path
                 f"variant.openai.base_url={server.openai_url}", "variant.openai.model=m",
                 "variant.openai.api_key_env=CALLS_KEY", "variant.openai.limits.concurrency=1",
                 f"replay.cache={tmp_path}/cache.sqlite",
-                f"tracking.uri=sqlite:///{tmp_path}/mlflow.db", f"tracking.artifact_root={tmp_path}/artifacts",
+                f"tracking.uri={uri}", f"tracking.artifact_root={tmp_path}/artifacts",
                 f"output_dir={tmp_path}/out", "aggregate.bootstrap=10"])
         try:
             experiment.run(cfg)

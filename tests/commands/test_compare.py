@@ -69,10 +69,10 @@ def test_one_variant_each_and_a_metric_chosen(folders, capsys) -> None:
     assert "escalation" not in shown  # neither in the comparison nor in the slices
 
 
-def test_mlflow_references_resolve_through_the_store(tmp_path, capsys) -> None:
+def test_mlflow_references_resolve_through_the_store(tmp_path, capsys, new_store) -> None:
+    uri = new_store(tmp_path)  # where run_job logs
     logged = run_job(tmp_path, "out", "run_name=nightly")
     capsys.readouterr()
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
     assert main(["compare", logged.parent_run_id, "--tracking-uri", uri, "--bootstrap", "200"]) == 0
     shown = capsys.readouterr().out
     assert f"human: variant human of run {logged.parent_run_id} (baseline)" in shown

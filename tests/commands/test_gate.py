@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from stores import copy_store
 from test_gate import ASKING, RISKY_ASKING, HandoffBot, run  # tests/test_gate.py: the bots and the data
 
 from evals.cli import main
@@ -30,9 +31,9 @@ zero_tolerance:
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database(tmp_path_factory: pytest.TempPathFactory, store_template: Path) -> str:
     """One sqlite store for the module (making one takes seconds); each test has its own experiment."""
-    return f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/m.db"
+    return copy_store(store_template, tmp_path_factory.mktemp("mlflow"), "m.db")
 
 
 @pytest.fixture()

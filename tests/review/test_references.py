@@ -73,7 +73,7 @@ def test_the_dataset_schema_knows_references_path():
     assert "labels/references-v1.jsonl" in schema.model_dump(by_alias=True).values()
 
 
-def test_a_run_uses_the_reviewed_references(tmp_path):
+def test_a_run_uses_the_reviewed_references(tmp_path, new_store):
     """`dataset.references_path` through the real command: the results say where each label came from."""
     import subprocess
     import sys
@@ -82,7 +82,7 @@ def test_a_run_uses_the_reviewed_references(tmp_path):
 
     dataset = write_dataset(tmp_path / "chats.jsonl", conversations(3))
     path = refs(tmp_path / "references-v1.jsonl", [reviewed("c1", 2, False)])
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    uri = new_store(tmp_path)
     out = subprocess.run([sys.executable, "-m", "evals.cli", "run", "dataset=file", f"dataset.path={dataset}",
                           f"dataset.references_path={path}", "variant=[rules]", "scorer=[escalation]",
                           f"tracking.uri={uri}", f"tracking.artifact_root={tmp_path}/artifacts",

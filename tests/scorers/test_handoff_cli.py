@@ -23,7 +23,7 @@ def chat(cid: str, bot_turn: dict, after: str, should_escalate: bool, first: str
 
 
 @pytest.mark.slow
-def test_recorded_handoffs_and_refused_requests_through_the_cli(tmp_path: Path) -> None:
+def test_recorded_handoffs_and_refused_requests_through_the_cli(tmp_path: Path, new_store) -> None:
     data = tmp_path / "chats.jsonl"
     rows = [chat("tool", {"tool_calls": [{"id": "call_1", "type": "function", "function": {
                  "name": "transfer_to_human", "arguments": "{\"reason\": \"stolen card\"}"}}]},
@@ -40,7 +40,7 @@ def test_recorded_handoffs_and_refused_requests_through_the_cli(tmp_path: Path) 
 
     checked = cli("validate", str(data))
     assert checked.returncode == 0 and "3 valid conversations" in checked.stdout, checked.stderr
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    uri = new_store(tmp_path)
     out = cli("run", "dataset=file", f"dataset.path={data}", "variant=[recorded]",
               "scorer=[escalation,human_access,human_access_conversation]", f"variant.recorded.reader={READER}",
               f"scorer.human_access.reader={READER}", f"scorer.human_access_conversation.reader={READER}",

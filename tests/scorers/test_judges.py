@@ -168,14 +168,14 @@ def test_failed_replies_are_not_sent_to_the_judge(server) -> None:
     assert math.isnan(s.value) and "HTTPError" in s.explanation and judge_requests(server) == []
 
 
-def test_a_run_with_judges_logs_verdicts_rationales_and_versions(server, tmp_path: Path) -> None:
+def test_a_run_with_judges_logs_verdicts_rationales_and_versions(server, tmp_path: Path, new_store) -> None:
     import subprocess
     import sys
 
     import pandas as pd
     from mlflow.tracking import MlflowClient
 
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    uri = new_store(tmp_path)
     out = subprocess.run(
         [sys.executable, "-m", "evals.cli", "run", "variant=[human,rules]", "sample.conversations=3",
          "scorer=[escalation,judge_empathy,judge_escalation,judge_pairwise]", "scorer.judge_empathy.repeats=2",

@@ -14,7 +14,8 @@ from evals.errors import UserError
 from evals.results import EvalResult
 
 
-def test_a_sharded_job_logs_what_the_unsharded_job_logs(tmp_path: Path) -> None:
+def test_a_sharded_job_logs_what_the_unsharded_job_logs(tmp_path: Path, new_store) -> None:
+    new_store(tmp_path)  # at uri(tmp_path)
     whole = run_job(tmp_path, "whole")
     sharded = run_job(tmp_path, "sharded", "shards.count=2", "shards.chunk=3", "run_name=sharded")
     client = MlflowClient(uri(tmp_path))
@@ -30,7 +31,9 @@ def test_a_sharded_job_logs_what_the_unsharded_job_logs(tmp_path: Path) -> None:
     assert client.get_run(sharded.parent_run_id).info.status == "FINISHED"
 
 
-def test_beyond_shards_examples_the_tables_are_a_sample_and_the_counts_are_every_reply(tmp_path: Path) -> None:
+def test_beyond_shards_examples_the_tables_are_a_sample_and_the_counts_are_every_reply(tmp_path: Path,
+                                                                                        new_store) -> None:
+    new_store(tmp_path)
     done = run_job(tmp_path, "sampled", "shards.count=2", "shards.chunk=3", "shards.examples=5")
     client = MlflowClient(uri(tmp_path))
     everything = EvalResult.load(done.report_dir / "results")

@@ -10,6 +10,7 @@ import mlflow
 import pytest
 import yaml
 from align_helpers import AlignJudgeServer, build_run, judge_settings, length_grade
+from stores import copy_store
 
 from evals.cli import main
 from evals.results import EvalResult
@@ -23,11 +24,11 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def run(server, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def run(server, tmp_path_factory: pytest.TempPathFactory, store_template: Path) -> dict:
     """One evaluated run, its labels and an MLflow store for the module (making a store takes seconds)."""
     folder = tmp_path_factory.mktemp("align")
     results, dataset, labels = build_run(folder, server.url)
-    uri = f"sqlite:///{folder}/mlflow.db"
+    uri = copy_store(store_template, folder)
     Tracker(uri, "align-tests", artifact_root=str(folder / "artifacts"))  # the store exists, as after a run
     return {"results": results, "dataset": dataset, "labels": labels, "uri": uri, "folder": folder}
 

@@ -35,10 +35,9 @@ def test_stats_print_alpha_with_ci_and_say_whether_reviewers_agree(tmp_path, cap
     assert "do NOT agree enough" in capsys.readouterr().out
 
 
-def test_stats_are_logged_as_a_side_run(tmp_path, capsys, monkeypatch):
+def test_stats_are_logged_as_a_side_run(tmp_path, capsys, monkeypatch, new_store):
     monkeypatch.chdir(tmp_path)  # a new experiment keeps its artifacts under ./mlruns
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    mlflow.MlflowClient(tracking_uri=uri).search_experiments()  # makes the store
+    uri = new_store(tmp_path)
     assert main(["stats", queue(tmp_path / "a.db", agree=True), "--tracking-uri", uri, "--experiment", "rev",
                  "--bootstrap", "100"]) == 0
     assert "review-stats run" in capsys.readouterr().out
