@@ -2,6 +2,7 @@
 label validation, and `chatbot-evals agree` end to end into a real MLflow store."""
 
 import hashlib
+import io
 import json
 import math
 import subprocess
@@ -13,10 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from builders import results_of
+from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
+from rich.console import Console
 from shared_embeddings import share_embeddings
+from stores import copy_store
 
+from evals import experiment
 from evals.agreement import consensus_nominal, consensus_ordinal, run_agreement, value_to_scale
+from evals.cli import main
+from evals.config import CONFIG_DIR, register_resolvers
 from evals.errors import UserError
 from evals.labels import ESCALATION_CLASSES, load_labels
 from evals.load import DatasetError
@@ -308,17 +315,28 @@ def test_the_documented_example_message_and_duplicates_and_csv_rows(tmp_path: Pa
     assert loaded.sha256 == hashlib.sha256(csv.read_bytes()).hexdigest()
 
 
-# --- end to end: `chatbot-evals run`, then `chatbot-evals agree` ----------------------------------
+# --- end to end: `chatbot-evals run` as a process, then `chatbot-evals agree` in this one ------------
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "evals.cli", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300)
 
 
+def in_process(capsys: pytest.CaptureFixture, *args: str) -> subprocess.CompletedProcess:
+    """`chatbot-evals <args>` through the same entry point in this process: its exit code, stdout and stderr."""
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
+
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory, embeddings: Path) -> tuple[Path, str, str, pd.DataFrame]:
+def evaluated(tmp_path_factory, embeddings: Path, store_template: Path) -> tuple[Path, str, str, pd.DataFrame]:
     tmp = share_embeddings(tmp_path_factory.mktemp("agree"), embeddings)
-    uri = f"sqlite:///{tmp}/mlflow.db"
+    uri = copy_store(store_template, tmp)
     out = cli("run", "sample.conversations=8", f"tracking.uri={uri}",
               f"tracking.artifact_root={tmp}/artifacts", cwd=tmp)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -348,11 +366,11 @@ def e2e_labels(path: Path, table: pd.DataFrame) -> Path:
     return write_jsonl(path, rows)
 
 
-def test_agree_logs_an_agreement_run_with_metrics_artifacts_and_tags(evaluated) -> None:
+def test_agree_logs_an_agreement_run_with_metrics_artifacts_and_tags(evaluated, capsys) -> None:
     tmp, uri, parent_id, table = evaluated
     labels = e2e_labels(tmp / "labels.jsonl", table)
-    out = cli("agree", "--labels", str(labels), "--run", parent_id, "--tracking-uri", uri,
-              "--bootstrap", "200", cwd=tmp)
+    out = in_process(capsys, "agree", "--labels", str(labels), "--run", parent_id, "--tracking-uri", uri,
+                     "--bootstrap", "200")
     assert out.returncode == 0, out.stderr
     assert all(len(line) <= 100 for line in out.stdout.splitlines()), out.stdout
     assert "empathy vs empathy: 20 of 21 labelled replies compared; left out: 1 not in run" in out.stdout
@@ -387,11 +405,11 @@ def test_agree_logs_an_agreement_run_with_metrics_artifacts_and_tags(evaluated) 
     assert -1 <= kappa < 0.99
 
 
-def test_agree_require_fails_naming_the_scorer_and_bad_labels_fail_in_one_line(evaluated) -> None:
+def test_agree_require_fails_naming_the_scorer_and_bad_labels_fail_in_one_line(evaluated, capsys) -> None:
     tmp, uri, parent_id, table = evaluated
     labels = e2e_labels(tmp / "labels_require.jsonl", table)
-    out = cli("agree", "--labels", str(labels), "--run", parent_id, "--tracking-uri", uri,
-              "--require", "empathy=0.99", "--bootstrap", "0", cwd=tmp)
+    out = in_process(capsys, "agree", "--labels", str(labels), "--run", parent_id, "--tracking-uri", uri,
+                     "--require", "empathy=0.99", "--bootstrap", "0")
     assert out.returncode == 1, out.stderr
     assert "not trusted: empathy: kappa" in out.stderr and "short by" in out.stderr
     run_id = out.stdout.split("agreement run ")[1].split()[0]
@@ -400,43 +418,50 @@ def test_agree_require_fails_naming_the_scorer_and_bad_labels_fail_in_one_line(e
     bad = tmp / "bad.jsonl"
     bad.write_text(labels.read_text().splitlines()[0] + "\n"
                    + json.dumps({**GOOD, "label": 0}) + "\n", encoding="utf-8")
-    out = cli("agree", "--labels", str(bad), "--run", parent_id, "--tracking-uri", uri, cwd=tmp)
+    out = in_process(capsys, "agree", "--labels", str(bad), "--run", parent_id, "--tracking-uri", uri)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stdout == ""
     assert out.stderr.strip().splitlines() == [
         f"error: {bad}: line 2: field 'label': empathy labels are integers 1-5, got 0"]
 
-    out = cli("agree", "--labels", str(labels), "--run", "0" * 32, "--tracking-uri", uri, cwd=tmp)
+    out = in_process(capsys, "agree", "--labels", str(labels), "--run", "0" * 32, "--tracking-uri", uri)
     assert out.returncode == 2 and out.stderr.strip().splitlines() == [
         f"error: no MLflow run '{'0' * 32}' in {uri}"]
 
 
-def test_a_run_reports_whether_its_scorers_reached_the_configured_agreement(evaluated) -> None:
+def test_a_run_reports_whether_its_scorers_reached_the_configured_agreement(evaluated, capsys, monkeypatch) -> None:
     tmp, uri, parent_id, table = evaluated
+    monkeypatch.chdir(tmp)  # the runs below find the session's embedding cache under ./runs
     labels = e2e_labels(tmp / "labels_trust.jsonl", table)
-    agreed = cli("agree", "--labels", str(labels), "--run", parent_id, "--tracking-uri", uri,
-                 "--bootstrap", "0", cwd=tmp)
+    agreed = in_process(capsys, "agree", "--labels", str(labels), "--run", parent_id, "--tracking-uri", uri,
+                        "--bootstrap", "0")
     assert agreed.returncode == 0, agreed.stderr
     kappa = MlflowClient(tracking_uri=uri).get_run(
         agreed.stdout.split("agreement run ")[1].split()[0]).data.metrics["empathy.empathy.kappa"]
 
-    def trust_run(*overrides: str) -> tuple[subprocess.CompletedProcess, dict]:
-        out = cli("run", "sample.conversations=3", "variant=[rules]", f"tracking.uri={uri}", *overrides, cwd=tmp)
+    def trust_run(*overrides: str) -> tuple[str, dict]:
+        """The main job, composed as `run` composes it, in this process: what it printed, its parent's tags."""
+        printed = io.StringIO()
+        register_resolvers()  # the shipped configs' ${evals.datasets:}, as `run` registers them
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=[
+                "sample.conversations=3", "variant=[rules]", f"tracking.uri={uri}",
+                f"output_dir={tmp}/trust{len(list(tmp.glob('trust*')))}", *overrides])
+        experiment.run(cfg, Console(file=printed, width=200))
         client = MlflowClient(tracking_uri=uri)
         runs = client.search_runs([client.get_run(parent_id).info.experiment_id],
                                   order_by=["attributes.start_time DESC"])
         latest = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags and r.info.run_name != "agreement")
-        return out, latest.data.tags
+        return printed.getvalue(), latest.data.tags
 
-    out, tags = trust_run(f"+trust.empathy={kappa - 0.01:.4f}", "+trust.accuracy=0.5")
-    assert out.returncode == 0, out.stderr[-2000:]
+    printed, tags = trust_run(f"+trust.empathy={kappa - 0.01:.4f}", "+trust.accuracy=0.5")
     assert tags["trust.empathy"] == "trusted"
     assert tags["trust.accuracy"] == "unvalidated"  # no agreement run measured it
-    assert "trust empathy: trusted (kappa" in " ".join(out.stderr.split())
+    assert "trust empathy: trusted (kappa" in " ".join(printed.split())
     _, tags = trust_run(f"+trust.empathy={kappa + 0.01:.4f}")
     assert tags["trust.empathy"] == "untrusted"
-    out, _ = trust_run("+trust.judge_empathy=0.6")
-    assert out.returncode == 2 and "trust.judge_empathy: no scorer 'judge_empathy' in this run" in out.stderr
+    with pytest.raises(UserError, match=r"trust.judge_empathy: no scorer 'judge_empathy' in this run"):
+        trust_run("+trust.judge_empathy=0.6")
 
 
 def test_agree_help_teaches_the_label_format_with_an_example() -> None:
