@@ -13,6 +13,7 @@ did against what should have happened).
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import json
@@ -84,7 +85,8 @@ def load_labels(path: str | Path) -> Labels:
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str, str, str], str] = {}
-    for row, record in _label_records(source, data, file.suffix.lower()):
+    # a spreadsheet's "CSV UTF-8" starts with a byte order mark; the file's hash stays that of its bytes
+    for row, record in _label_records(source, data.removeprefix(codecs.BOM_UTF8), file.suffix.lower()):
         if isinstance(record, RowError):
             errors.append(record)
             continue

@@ -6,6 +6,7 @@ With `on_error="skip"` bad rows are left out, but counted and returned with thei
 
 from __future__ import annotations
 
+import codecs
 import json
 import random
 import re
@@ -170,6 +171,8 @@ def _jsonl_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
             row = f"line {number}"
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # Windows tools (Notepad, Excel) start UTF-8 files with one
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -196,7 +199,7 @@ def _csv_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] 
 
     import pandas as pd
 
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)  # or the first column's name starts with it
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -245,6 +248,9 @@ def _hf_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] |
         else:
             data = datasets.load_dataset(source, split="train")
     except FileNotFoundError:
+        if path.is_dir():  # datasets says "neither a Dataset directory nor a DatasetDict directory"
+            raise DatasetError(f"{source}: a folder, but not one saved with datasets' save_to_disk; give a .jsonl, "
+                               ".csv or .parquet file, or such a folder") from None
         raise DatasetError(f"{source}: no such file or folder") from None
     except Exception as exc:  # a hub id that does not resolve offline, a corrupt folder ...
         raise DatasetError(f"{source}: cannot load it as a dataset: {exc}") from None

@@ -313,6 +313,13 @@ def test_the_documented_example_message_and_duplicates_and_csv_rows(tmp_path: Pa
     loaded = load_labels(csv)
     assert loaded.frame.label.tolist() == [4] and loaded.reviewers == ["7"]
     assert loaded.sha256 == hashlib.sha256(csv.read_bytes()).hexdigest()
+    # a spreadsheet's "CSV UTF-8" and a Windows editor's JSONL start with a byte order mark
+    csv.write_text("case_id,variant,criterion,reviewer,label\nc1#2,rules,empathy,7,4\n", encoding="utf-8-sig")
+    assert load_labels(csv).frame.drop(columns="row").equals(loaded.frame.drop(columns="row"))
+    assert load_labels(csv).sha256 == hashlib.sha256(csv.read_bytes()).hexdigest() != loaded.sha256
+    jsonl = write_jsonl(tmp_path / "bom.jsonl", [GOOD])
+    jsonl.write_bytes(b"\xef\xbb\xbf" + jsonl.read_bytes())
+    assert load_labels(jsonl).frame.label.tolist() == [GOOD["label"]]
 
 
 # --- end to end: `chatbot-evals run` as a process, then `chatbot-evals agree` in this one ------------

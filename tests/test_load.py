@@ -170,8 +170,24 @@ def test_unknown_formats_and_missing_files_are_user_errors(tmp_path: Path) -> No
     (tmp_path / "data.xlsx").write_text("x")
     with pytest.raises(DatasetError, match="unsupported file type '.xlsx'"):
         load_conversations(tmp_path / "data.xlsx")
-    with pytest.raises(DatasetError, match="no-such.jsonl"):
+    with pytest.raises(DatasetError, match="no-such.jsonl: no such file or folder"):
         load_conversations(tmp_path / "no-such.jsonl")
+    (tmp_path / "exports").mkdir()
+    with pytest.raises(DatasetError, match="exports: a folder, but not one saved with datasets' save_to_disk"):
+        load_conversations(tmp_path / "exports")
+
+
+def test_a_utf8_file_that_starts_with_a_byte_order_mark_loads_as_without_one(tmp_path: Path) -> None:
+    rows = [good_row(), good_row("c2")]
+    expected = load_conversations(write_jsonl(tmp_path, rows)).conversations
+    jsonl = write_jsonl(tmp_path, rows, "bom.jsonl")
+    jsonl.write_bytes(b"\xef\xbb\xbf" + jsonl.read_bytes())
+    assert load_conversations(jsonl).conversations == expected
+    flat = pd.DataFrame([{**r, "turns": json.dumps(r["turns"]), "references": json.dumps(r["references"])}
+                         for r in rows])
+    flat.to_csv(tmp_path / "bom.csv", index=False, encoding="utf-8-sig")  # as Excel saves "CSV UTF-8"
+    assert (tmp_path / "bom.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert load_conversations(tmp_path / "bom.csv").conversations == expected
 
 
 def test_decision_points_and_sampling() -> None:
