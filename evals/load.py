@@ -68,6 +68,8 @@ def load_conversations(path: str | Path, on_error: OnError = "fail") -> LoadedDa
         conversations.append(found)
     if errors and on_error == "fail":
         raise refuse(errors)
+    if not conversations and errors:  # skipping them all leaves nothing: say why each row failed
+        raise DatasetError(_summarise(errors, f"{source}: no valid conversation in the file; fix the rows above"))
     if not conversations:
         raise DatasetError(f"{source}: no valid conversation in the file")
     return LoadedDataset(source, conversations, errors)

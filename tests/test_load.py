@@ -138,6 +138,19 @@ def test_skip_policy_keeps_good_rows_and_counts_the_bad(tmp_path: Path) -> None:
     assert loaded.skipped[0].field == "turns.0.role"
 
 
+def test_skipping_every_row_still_says_why_each_failed(tmp_path: Path, capsys) -> None:
+    bad = [{**good_row("c1"), "language": None}, {**good_row("c2"), "turns": []}]
+    path = write_jsonl(tmp_path, bad)
+    with pytest.raises(DatasetError) as err:
+        load_conversations(path, on_error="skip")
+    assert str(err.value).splitlines() == [
+        f"{path}: line 1: field 'language': Input should be a valid string",
+        f"{path}: line 2: field 'turns': List should have at least 1 item after validation, not 0",
+        f"{path}: no valid conversation in the file; fix the rows above"]
+    assert cli(["validate", str(path)]) == 2
+    assert f"{path}: line 2: field 'turns'" in capsys.readouterr().err
+
+
 def test_csv_parquet_and_saved_hf_dataset_load_the_same(tmp_path: Path) -> None:
     import datasets
 
