@@ -46,4 +46,3 @@ def new_store(store_template: Path) -> Callable[..., str]:
     Tests that are about a store being made (or not made) leave this out: the quick start, the wheel, the
     default job, and every "no store is created" check make theirs from nothing."""
     return lambda folder, name="mlflow.db": copy_store(store_template, folder, name)
-

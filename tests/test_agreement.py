@@ -14,16 +14,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from builders import results_of
-from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 from rich.console import Console
 from shared_embeddings import share_embeddings
 from stores import copy_store
+from test_config import composed
 
 from evals import experiment
 from evals.agreement import consensus_nominal, consensus_ordinal, run_agreement, value_to_scale
 from evals.cli import main
-from evals.config import CONFIG_DIR, register_resolvers
 from evals.errors import UserError
 from evals.labels import ESCALATION_CLASSES, load_labels
 from evals.load import DatasetError
@@ -449,11 +448,8 @@ def test_a_run_reports_whether_its_scorers_reached_the_configured_agreement(eval
     def trust_run(*overrides: str) -> tuple[str, dict]:
         """The main job, composed as `run` composes it, in this process: what it printed, its parent's tags."""
         printed = io.StringIO()
-        register_resolvers()  # the shipped configs' ${evals.datasets:}, as `run` registers them
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=[
-                "sample.conversations=3", "variant=[rules]", f"tracking.uri={uri}",
-                f"output_dir={tmp}/trust{len(list(tmp.glob('trust*')))}", *overrides])
+        cfg = composed("sample.conversations=3", "variant=[rules]", f"tracking.uri={uri}",
+                       f"output_dir={tmp}/trust{len(list(tmp.glob('trust*')))}", *overrides)
         experiment.run(cfg, Console(file=printed, width=200))
         client = MlflowClient(tracking_uri=uri)
         runs = client.search_runs([client.get_run(parent_id).info.experiment_id],

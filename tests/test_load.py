@@ -27,6 +27,12 @@ def write_jsonl(tmp_path: Path, rows: list, name: str = "data.jsonl") -> Path:
     return path
 
 
+def csv_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows as CSV columns: the nested fields as JSON text."""
+    return pd.DataFrame([{**r, "turns": json.dumps(r["turns"]), "references": json.dumps(r["references"])}
+                         for r in rows])
+
+
 def good_row(cid: str = "c1") -> dict:
     return {**GOOD.model_dump(exclude_none=True), "conversation_id": cid}
 
@@ -157,9 +163,7 @@ def test_csv_parquet_and_saved_hf_dataset_load_the_same(tmp_path: Path) -> None:
     rows = [good_row(), good_row("c2")]
     expected = load_conversations(write_jsonl(tmp_path, rows)).conversations
 
-    flat = pd.DataFrame([{**r, "turns": json.dumps(r["turns"]), "references": json.dumps(r["references"])}
-                         for r in rows])
-    flat.to_csv(tmp_path / "data.csv", index=False)
+    csv_frame(rows).to_csv(tmp_path / "data.csv", index=False)
     assert load_conversations(tmp_path / "data.csv").conversations == expected
 
     pd.DataFrame(rows).to_parquet(tmp_path / "data.parquet")
@@ -196,9 +200,7 @@ def test_a_utf8_file_that_starts_with_a_byte_order_mark_loads_as_without_one(tmp
     jsonl = write_jsonl(tmp_path, rows, "bom.jsonl")
     jsonl.write_bytes(b"\xef\xbb\xbf" + jsonl.read_bytes())
     assert load_conversations(jsonl).conversations == expected
-    flat = pd.DataFrame([{**r, "turns": json.dumps(r["turns"]), "references": json.dumps(r["references"])}
-                         for r in rows])
-    flat.to_csv(tmp_path / "bom.csv", index=False, encoding="utf-8-sig")  # as Excel saves "CSV UTF-8"
+    csv_frame(rows).to_csv(tmp_path / "bom.csv", index=False, encoding="utf-8-sig")  # as Excel saves "CSV UTF-8"
     assert (tmp_path / "bom.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert load_conversations(tmp_path / "bom.csv").conversations == expected
 
