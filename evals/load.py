@@ -68,10 +68,9 @@ def load_conversations(path: str | Path, on_error: OnError = "fail") -> LoadedDa
         conversations.append(found)
     if errors and on_error == "fail":
         raise refuse(errors)
-    if not conversations and errors:  # skipping them all leaves nothing: say why each row failed
-        raise DatasetError(_summarise(errors, f"{source}: no valid conversation in the file; fix the rows above"))
-    if not conversations:
-        raise DatasetError(f"{source}: no valid conversation in the file")
+    if not conversations:  # when skipping left nothing, say why each row failed
+        empty = f"{source}: no valid conversation in the file"
+        raise DatasetError(_summarise(errors, f"{empty}; fix the rows above") if errors else empty)
     return LoadedDataset(source, conversations, errors)
 
 
