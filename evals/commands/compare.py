@@ -10,7 +10,7 @@ import argparse
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evals.commands.options import add_store_options, command_parser, parse
 from evals.errors import UserError
@@ -178,6 +178,9 @@ def _metric_rows(pair: PairComparison) -> list[list[str]]:
 
 
 METRIC_HEADER = ["metric", "difference [CI]", "n", "p (Holm)", "reading"]
+# At 100 columns long metric names (human_access_conversation.unmet_request_rate) left the reading
+# three characters ("wo…"): the reading keeps room for its words, a long name folds onto a second line.
+_TEXT_COLUMNS: dict[str, dict[str, Any]] = {"metric": {"overflow": "fold"}, "reading": {"min_width": 26}}
 
 
 def _title(pair: PairComparison, confidence: float) -> str:
@@ -278,7 +281,7 @@ def print_all(sides: Sequence[Side], pairs: Sequence[PairComparison], sliced: pd
         table = Table(title=_title(pair, options.confidence), caption=CAPTION, box=box.SIMPLE_HEAD)
         for name in METRIC_HEADER:
             table.add_column(name, justify="left" if name in METRIC_HEADER[::4] else "right",
-                             no_wrap=name != METRIC_HEADER[-1])
+                             no_wrap=name not in METRIC_HEADER[::4], **_TEXT_COLUMNS.get(name, {}))
         for cells in _metric_rows(pair):
             table.add_row(*cells)
         console.print(table)

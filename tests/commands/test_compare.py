@@ -69,6 +69,23 @@ def test_one_variant_each_and_a_metric_chosen(folders, capsys) -> None:
     assert "escalation" not in shown  # neither in the comparison nor in the slices
 
 
+class LongNamedScorer(QualityScorer):
+    name = label = "human_access_conversation_quality"  # as long as the harness's own longest metric names
+
+
+def test_long_metric_names_leave_the_reading_its_words(tmp_path, capsys) -> None:
+    # At 100 columns the reading of such rows used to be cut to three characters ("wo…").
+    base = evaluate(chats(90), [QualityBot("bot", 0.0, 1)], [LongNamedScorer()], Settings(bootstrap=0))
+    better = evaluate(chats(90), [QualityBot("bot", 0.1, 2)], [LongNamedScorer()], Settings(bootstrap=0))
+    base.save(tmp_path / "old")
+    better.save(tmp_path / "new")
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new"), "--bootstrap", "500"]) == 0
+    shown = capsys.readouterr().out
+    assert max(len(line) for line in shown.splitlines()) <= 100
+    row = next(line for line in shown.splitlines() if "human_access_conversatio" in line)
+    assert "better, significant" in row and "…" not in row
+
+
 def test_mlflow_references_resolve_through_the_store(tmp_path, capsys, new_store) -> None:
     uri = new_store(tmp_path)  # where run_job logs
     logged = run_job(tmp_path, "out", "run_name=nightly")
