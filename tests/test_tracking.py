@@ -273,3 +273,29 @@ def test_the_newest_parent_run_is_found_behind_a_page_of_newer_nested_runs_of_th
         client.set_terminated(child, "FINISHED")
     assert find_run(tracker.uri, "pages", name="rules") == parent
     assert find_run(tracker.uri, "pages", name="nothing") is None
+
+
+def test_reply_traces_reach_the_store_with_every_assessment_as_it_was_made(tmp_path: Path, new_store) -> None:
+    from test_reply_traces import JUDGE, result
+
+    from evals.reply_traces import reply_traces
+    from evals.tracking import _log_traces
+
+    tracker = Tracker(new_store(tmp_path), "traces", str(tmp_path / "art"))
+    client = mlflow.MlflowClient(tracking_uri=tracker.uri)
+    with tracker.experiment_run("traced", {}, {}):
+        with mlflow.start_run(experiment_id=tracker.experiment_id, run_name="bot", nested=True) as run:
+            _log_traces(reply_traces(result(), "bot", [f"c{i}#0" for i in range(6)]))
+    stored = {t.data.spans[0].attributes["case_id"]: t
+              for t in client.search_traces(locations=[tracker.experiment_id], run_id=run.info.run_id)}
+    assert sorted(stored) == [f"c{i}#0" for i in range(6)]
+    missed = {a.name: a for a in stored["c3#0"].info.assessments}
+    assert missed["escalation"].feedback.value == 0.0 and missed["escalation"].rationale == "missed: should hand off"
+    assert missed["escalation"].source.source_type == "CODE"
+    assert missed["judge_empathy"].source.source_type == "LLM_JUDGE" and missed["judge_empathy"].source.source_id == JUDGE
+    assert missed["should_escalate"].expectation.value is True and missed["should_escalate"].source.source_type == "CODE"
+    assert missed["expected_response"].source.source_type == "HUMAN"
+    assert {a.name: a.source.source_type for a in stored["c1#0"].info.assessments}["should_escalate"] == "HUMAN"
+    unscored = {a.name: a for a in stored["c5#0"].info.assessments}["judge_empathy"]
+    assert unscored.feedback.value is None and unscored.feedback.error.error_message == "no reply"
+    assert all(a.trace_id == t.info.trace_id for t in stored.values() for a in t.info.assessments)
