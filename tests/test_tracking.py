@@ -292,8 +292,9 @@ def test_reply_traces_reach_the_store_with_every_assessment_as_it_was_made(tmp_p
     missed = {a.name: a for a in stored["c3#0"].info.assessments}
     assert missed["escalation"].feedback.value == 0.0 and missed["escalation"].rationale == "missed: should hand off"
     assert missed["escalation"].source.source_type == "CODE"
-    assert missed["judge_empathy"].source.source_type == "LLM_JUDGE" and missed["judge_empathy"].source.source_id == JUDGE
-    assert missed["should_escalate"].expectation.value is True and missed["should_escalate"].source.source_type == "CODE"
+    judged, expected = missed["judge_empathy"], missed["should_escalate"]
+    assert judged.source.source_type == "LLM_JUDGE" and judged.source.source_id == JUDGE
+    assert expected.expectation.value is True and expected.source.source_type == "CODE"
     assert missed["expected_response"].source.source_type == "HUMAN"
     assert {a.name: a.source.source_type for a in stored["c1#0"].info.assessments}["should_escalate"] == "HUMAN"
     unscored = {a.name: a for a in stored["c5#0"].info.assessments}["judge_empathy"]
