@@ -13,9 +13,7 @@ did against what should have happened).
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import io
 import json
 import math
 import re
@@ -25,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from evals.load import DatasetError, RowError
+from evals.records import DatasetError, RowError, csv_rows, json_lines
 
 if TYPE_CHECKING:  # pandas and numpy load when labels are read, so `agree --help` answers at once
     import pandas as pd
@@ -85,8 +83,8 @@ def load_labels(path: str | Path) -> Labels:
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str, str, str], str] = {}
-    # a spreadsheet's "CSV UTF-8" starts with a byte order mark; the file's hash stays that of its bytes
-    for row, record in _label_records(source, data.removeprefix(codecs.BOM_UTF8), file.suffix.lower()):
+    # the readers ignore a byte order mark (a spreadsheet's "CSV UTF-8"); the file's hash stays that of its bytes
+    for row, record in _label_records(source, data, file.suffix.lower()):
         if isinstance(record, RowError):
             errors.append(record)
             continue
@@ -123,43 +121,10 @@ def _one_line(errors: Sequence[RowError]) -> str:
 def _label_records(
     source: str, data: bytes, suffix: str
 ) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
-    import pandas as pd
-
     if suffix in (".jsonl", ".json"):
-        for number, raw in enumerate(data.splitlines(), start=1):
-            row = f"line {number}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield row, RowError(source, row, "",
-                                    f"not valid UTF-8 (byte {exc.start} of the line)")
-                continue
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield row, RowError(source, row, "",
-                                    f"not valid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            if not isinstance(record, dict):
-                yield row, RowError(source, row, "", "expected a JSON object for the label")
-                continue
-            yield row, record
+        yield from json_lines(source, data.splitlines(), "label")
     elif suffix == ".csv":
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise DatasetError(
-                f"{source}: line {line}: not valid UTF-8 (save the file as UTF-8)") from None
-        try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DatasetError(f"{source}: not a readable CSV file: {exc}") from None
-        for index, record in enumerate(frame.to_dict("records"), start=1):
-            # an empty cell is an absent optional value
-            yield f"row {index}", {k: v for k, v in record.items() if v != ""}
+        yield from csv_rows(source, data)
     else:
         raise DatasetError(f"{source}: unsupported label file type '{suffix}' (use .jsonl or .csv)")
 

@@ -6,7 +6,6 @@ With `on_error="skip"` bad rows are left out, but counted and returned with thei
 
 from __future__ import annotations
 
-import codecs
 import json
 import random
 import re
@@ -17,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from evals.errors import UserError
+from evals.records import TOO_DEEP, DatasetError, RowError, csv_rows, json_lines
 from evals.types import MAX_NESTING, Case, Conversation, View, nesting_depth
 
 DecisionPoints = Literal["every", "first", "last"]
@@ -25,23 +24,6 @@ OnError = Literal["fail", "skip"]
 # CSV cells cannot nest, so these columns hold JSON text.
 _JSON_COLUMNS = ("turns", "references", "outcome")
 _MAX_SHOWN = 10
-_TOO_DEEP = f"nested deeper than {MAX_NESTING} levels"
-
-
-class DatasetError(UserError):
-    """A problem in the user's data: the message names the file, row and field."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    path: str
-    row: str  # "line 7" (JSONL) or "row 7" (tables); 1-based
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"field '{self.field}': " if self.field else ""
-        return f"{self.path}: {self.row}: {where}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -170,64 +152,27 @@ def _records(source: str) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
 
 def _jsonl_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
     with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            row = f"line {number}"
-            if number == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)  # Windows tools (Notepad, Excel) start UTF-8 files with one
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield row, RowError(source, row, "", f"not valid UTF-8 (byte {exc.start} of the line)")
-                continue
-            if not text.strip():
-                continue  # blank lines carry no row
-            try:
-                record = json.loads(text.strip())
-            except json.JSONDecodeError as exc:
-                yield row, RowError(source, row, "", f"not valid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            except RecursionError:  # json recurses per level: thousands of '[' exhaust the stack
-                yield row, RowError(source, row, "", _TOO_DEEP)
-                continue
-            if not isinstance(record, dict):
-                yield row, RowError(source, row, "", "expected a JSON object for the conversation")
-                continue
-            yield row, _too_deep(source, row, record) or record
+        for row, record in json_lines(source, fh, "conversation"):
+            yield row, record if isinstance(record, RowError) else _too_deep(source, row, record) or record
 
 
 def _csv_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
-    import io
-
-    import pandas as pd
-
-    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)  # or the first column's name starts with it
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DatasetError(f"{source}: line {line}: not valid UTF-8 (save the file as UTF-8)") from None
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise DatasetError(f"{source}: not a readable CSV file: {exc}") from None
-    for index, record in enumerate(frame.to_dict("records"), start=1):
-        row = f"row {index}"
-        clean: dict[str, Any] = {}
+    for row, cells in csv_rows(source, path.read_bytes()):
+        record: dict[str, Any] = {}
         bad = None
-        for key, value in record.items():
-            if value == "":
-                continue  # an empty cell is an absent optional value
+        for key, value in cells.items():
             if key in _JSON_COLUMNS:
                 try:
-                    value = json.loads(value)
+                    record[key] = json.loads(value)
                 except json.JSONDecodeError as exc:
                     bad = RowError(source, row, key, f"cell is not valid JSON: {exc.msg}")
                     break
                 except RecursionError:
-                    bad = RowError(source, row, key, _TOO_DEEP)
+                    bad = RowError(source, row, key, TOO_DEEP)
                     break
-            clean[key] = value
-        yield row, bad or _too_deep(source, row, clean) or clean
+            else:
+                record[key] = value
+        yield row, bad or _too_deep(source, row, record) or record
 
 
 def _parquet_records(source: str, path: Path) -> Iterator[tuple[str, dict[str, Any] | RowError]]:
@@ -266,7 +211,7 @@ def _table_rows(source: str,
     try:
         records = to_list()
     except RecursionError:
-        raise DatasetError(f"{source}: columns are {_TOO_DEEP}") from None
+        raise DatasetError(f"{source}: columns are {TOO_DEEP}") from None
     for index, record in enumerate(records, start=1):
         row = f"row {index}"
         yield row, _too_deep(source, row, record) or _drop_nulls(record)
@@ -278,7 +223,7 @@ def _too_deep(source: str, row: str, record: dict[str, Any]) -> RowError | None:
     if depth <= MAX_NESTING:
         return None
     shown = ".".join(path[:5]) + (".…" if len(path) > 5 else "")
-    return RowError(source, row, shown, _TOO_DEEP)
+    return RowError(source, row, shown, TOO_DEEP)
 
 
 def _drop_nulls(record: Any) -> Any:
