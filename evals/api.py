@@ -190,9 +190,14 @@ async def _run(cases: Sequence[Case], variants: Sequence[Variant], scorers: Sequ
     # One thread for the batch scorers: they share one embedding model and its cache.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evals-score") as worker:
         try:
-            for variant in variants:
-                if prepare:  # a sharded run prepares its bots once per shard, not per chunk
+            if prepare:  # a sharded run prepares its bots once per shard, not per chunk
+                # every bot before the first reply: one that cannot start fails the run before any paid
+                # call, and no bot's set-up competes for the cores with the scoring of earlier replies
+                for done, variant in enumerate(variants):
+                    progress("prepare: bots", done, len(variants))  # a retrieval bot indexes its memory for seconds
                     variant.prepare(memory)
+                progress("prepare: bots", len(variants), len(variants))
+            for variant in variants:
                 judged = {j.name: 0 for j in judges}
 
                 def arrived(reply: Reply, variant: str = variant.name, judged: dict[str, int] = judged) -> None:

@@ -88,6 +88,23 @@ def test_bots_remember_transcripts_without_labels() -> None:
         assert past.reference.reply == "I am sorry, I will refund it."
 
 
+def test_a_bot_that_cannot_start_stops_the_run_before_any_bot_is_asked() -> None:
+    class Asked(Echo):
+        calls = 0
+
+        async def respond(self, inquiry: Inquiry) -> Answer:
+            Asked.calls += 1
+            return await super().respond(inquiry)
+
+    class NoMemory(Echo):
+        def prepare(self, memory: Memory) -> None:
+            raise UserError("the retrieval bot has no past inquiry with a human reply to learn from")
+
+    with pytest.raises(UserError, match="no past inquiry"):
+        evaluate(chats(), [Asked("paid"), NoMemory("retrieval")], [EscalationScorer()], Settings(bootstrap=0))
+    assert Asked.calls == 0  # no paid call is made for a run that cannot finish
+
+
 def test_the_error_budget_counts_failures_of_the_bot_not_gaps_in_the_data() -> None:
     failing = Echo(fail={"c1", "c2"})
     result = evaluate(chats(), [failing], [EscalationScorer()], Settings(bootstrap=0, max_error_rate=0.1))
