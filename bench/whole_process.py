@@ -16,7 +16,9 @@ interpreter start, imports, set-up and exit count, as a user sees them:
   tracking to a temp sqlite MLflow store that is a copy of one holding an earlier run (a user's second
   and later runs);
 - cli_fresh_store (workloads without a judge): the same with a new, empty store, so it also pays the
-  store's creation (MLflow's schema migrations), as a user's first run in a folder does.
+  store's creation (MLflow's schema migrations), as a user's first run in a folder does;
+- mlflow_only (one inquiry, no judge): a process that only imports mlflow, opens the same copied store
+  and logs one empty run: the least any command pays that has logged its run when it ends.
 One loopback server (`python -m loopback.server --latency 0.1 --no-record`) serves every run; its
 request count is reset before and checked after each run, so both sides provably made the same calls.
 Contenders alternate within each workload (floor, cli, then cli, floor, ...); medians and ratios of
@@ -208,9 +210,27 @@ def cli_command(tmp: Path, url: str, dataset: Path, judged: bool) -> list[str]:
     return [str(CLI), "run", *overrides]
 
 
-COMMANDS = {"floor": floor_command, "cli": cli_command, "cli_fresh_store": cli_command}
+# The least any command that logs its run to MLflow must do: import mlflow (telemetry off, as the harness
+# has it), open the same copied store and log one empty run. It makes no call to the endpoint.
+MLFLOW_ONLY_SCRIPT = """
+import os, sys
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+import mlflow
+mlflow.set_tracking_uri(sys.argv[1])
+with mlflow.start_run(run_name="empty"):
+    mlflow.log_param("n", 1)
+"""
+
+
+def mlflow_only_command(tmp: Path, url: str, dataset: Path, judged: bool) -> list[str]:
+    return [sys.executable, "-c", MLFLOW_ONLY_SCRIPT, f"sqlite:///{tmp}/mlflow.db"]
+
+
+COMMANDS = {"floor": floor_command, "cli": cli_command, "cli_fresh_store": cli_command,
+            "mlflow_only": mlflow_only_command}
 # "cli" logs to a copy of an MLflow store that already holds a run (a user's second and later runs);
 # "cli_fresh_store" to a new one, so it also pays the store's creation (schema migrations) of a first run.
+# "mlflow_only" (one inquiry, no judge) is a lower bound for any process that logs to that store.
 
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -230,7 +250,7 @@ def measure(contender: str, url: str, n: int, judged: bool, store: Path) -> dict
         dataset = tmp / "dataset.jsonl"
         write_dataset(dataset, n)
         cmd = COMMANDS[contender](tmp, url, dataset, judged)
-        if contender == "cli":
+        if contender in ("cli", "mlflow_only"):
             shutil.copyfile(store / "mlflow.db", tmp / "mlflow.db")
         env = {**os.environ, KEY_ENV: "bench-key"}
         server_call(url, "/reset", post=True)
@@ -246,7 +266,7 @@ def measure(contender: str, url: str, n: int, judged: bool, store: Path) -> dict
         if proc.returncode != 0:
             tail = (tmp / "output.log").read_text(errors="replace")[-3000:]
             raise SystemExit(f"{contender} (n={n}, judged={judged}) exited {proc.returncode}:\n{tail}")
-        expected = n * (2 if judged else 1)
+        expected = 0 if contender == "mlflow_only" else n * (2 if judged else 1)
         if calls != expected:
             raise SystemExit(f"{contender} (n={n}, judged={judged}) made {calls} calls, expected {expected}")
         if contender == "floor":
@@ -339,6 +359,11 @@ def print_table(results: list[dict[str, Any]], memory: dict[str, Any] | None) ->
     for r in fresh:
         print(f"n={r['n']}: a fresh MLflow store (first run) {r['median']['cli_fresh_store']['wall_s']:.2f} s, "
               f"ratio {r['wall_ratios']['cli_fresh_store']:.2f}")
+    for r in results:
+        if "mlflow_only" in r.get("median", {}):
+            print(f"n={r['n']}: MLflow alone (import, open the store, log one empty run) "
+                  f"{r['median']['mlflow_only']['wall_s']:.2f} s, ratio {r['wall_ratios']['mlflow_only']:.2f}: "
+                  f"a lower bound for any run logged to MLflow before its process ends")
     if memory:
         print(f"memory (cli, no judge): {memory['peak_rss_mb_small']:.0f} MB at n={memory['n_small']}, "
               f"{memory['peak_rss_mb_large']:.0f} MB at n={memory['n_large']}: {memory['kb_per_reply']:.1f} KB/reply")
@@ -372,6 +397,7 @@ def main() -> None:
                 measure(contender, url, 1, False, Path(store))
             for n, judged in [(args.n, False), (args.n, True), (1, False), (1, True)]:
                 contenders = ["floor", "cli"] + ([] if judged else ["cli_fresh_store"])
+                contenders += ["mlflow_only"] if n == 1 and not judged else []
                 try:
                     results.append(workload(url, n, judged, args.repeat, contenders, Path(store)))
                 except SystemExit as failed:  # e.g. code mid-edit: the other workloads still count
