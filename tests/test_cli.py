@@ -185,3 +185,18 @@ def test_a_bad_override_of_any_kind_is_one_line_exit_2_and_no_mlflow_run(overrid
     err = capsys.readouterr().err
     assert err.startswith(says) and err.count("\n") == 1 and "Traceback" not in err, err
     assert not (tmp_path / "m.db").exists() and not (tmp_path / "out").exists()  # no run, no empty folder
+
+
+def test_a_config_file_that_is_not_yaml_is_one_line_naming_it(tmp_path: Path, capsys, monkeypatch) -> None:
+    """PyYAML's error escaped as a traceback: a user's own config file is named, with the line, exit 2."""
+    broken = tmp_path / "my_conf" / "variant" / "mybot.yaml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("mybot:\n  target: [unclosed\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    assert main(["run", "--config-dir", str(tmp_path / "my_conf"), "variant=[mybot]",
+                 f"tracking.uri=sqlite:///{tmp_path}/m.db", f"hydra.run.dir={tmp_path}/out"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {broken}: line 3, column 1: not valid YAML (expected ',' or ']', but got '<stream end>'; "
+                   "while parsing a flow sequence from line 2, column 11); fix that config file\n")
+    assert not (tmp_path / "m.db").exists()
