@@ -12,7 +12,6 @@ from evals.commands import COMMANDS
 from evals.config import CONFIG_DIR, options, register_resolvers
 
 if TYPE_CHECKING:
-    import yaml
     from rich.console import Console
 
 # Heavy libraries (mlflow, pandas, matplotlib, datasets, ...) are imported by the command that needs
@@ -163,7 +162,7 @@ def _run_job(rest: list[str]) -> int:
     from omegaconf import DictConfig
 
     from evals import signals
-    from evals.errors import UserError
+    from evals.errors import UserError, yaml_problem
 
     if (problem := _config_dir_problem(rest)) is not None:
         _fail(problem)
@@ -215,19 +214,10 @@ def _run_job(rest: list[str]) -> int:
         _fail(_one_line(exc, rest))
         return 2
     except yaml.YAMLError as exc:  # a config file (the user's own, from --config-dir) that is not YAML
-        _fail(_yaml_problem(exc))
+        mark = getattr(exc, "problem_mark", None)
+        _fail(f"{mark.name if mark else 'a config file'}: not valid YAML ({yaml_problem(exc)}); fix that config file")
         return 2
     return 0
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """PyYAML's report (several lines, the file named in the middle) as one line that names the file first."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    where = f"{mark.name}: line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    since = f"; {context} from line {start.line + 1}, column {start.column + 1}" if context and start else ""
-    return f"{where}not valid YAML ({problem}{since}); fix that config file"
 
 
 def _drop_if_empty(folder: Path) -> None:

@@ -18,3 +18,16 @@ class NoReplyInData(LookupError):
     """The dataset holds no reply at this decision point (the human or recorded variant replays
     people's or a bot's logged turns). The reply is an error, but not a failure of a bot, so it
     does not count against the error budget."""
+
+
+def yaml_problem(exc: BaseException) -> str:
+    """PyYAML's report, several lines, as one clause: where in the file, what, and since where.
+
+    For `<file>: not valid YAML (<this>)`; the caller names the file, as PyYAML knows it only when it
+    read the file itself."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    since = f"; {context} from line {start.line + 1}, column {start.column + 1}" if context and start else ""
+    return f"{where}{problem}{since}"

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from evals.errors import UserError
+from evals.errors import UserError, yaml_problem
 from evals.results import EvalResult
 from evals.trust import KappaLookup
 
@@ -105,7 +105,7 @@ def load_policy(path: str | Path) -> Policy:
     except OSError as exc:
         raise UserError(f"{where}: cannot read the gate policy ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"{where}: not YAML ({str(exc).splitlines()[0]})") from None
+        raise UserError(f"{where}: not valid YAML ({yaml_problem(exc)})") from None
     return parse_policy(data, str(where))
 
 

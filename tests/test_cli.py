@@ -197,6 +197,6 @@ def test_a_config_file_that_is_not_yaml_is_one_line_naming_it(tmp_path: Path, ca
     assert main(["run", "--config-dir", str(tmp_path / "my_conf"), "variant=[mybot]",
                  f"tracking.uri=sqlite:///{tmp_path}/m.db", f"hydra.run.dir={tmp_path}/out"]) == 2
     err = capsys.readouterr().err
-    assert err == (f"error: {broken}: line 3, column 1: not valid YAML (expected ',' or ']', but got '<stream end>'; "
+    assert err == (f"error: {broken}: not valid YAML (line 3, column 1: expected ',' or ']', but got '<stream end>'; "
                    "while parsing a flow sequence from line 2, column 11); fix that config file\n")
     assert not (tmp_path / "m.db").exists()

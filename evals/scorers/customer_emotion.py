@@ -18,7 +18,7 @@ from typing import Literal
 
 import yaml
 
-from evals.errors import UserError
+from evals.errors import UserError, yaml_problem
 
 Emotion = Literal["angry", "anxious", "upset", "neutral"]
 DISTRESSED: tuple[Emotion, ...] = ("angry", "anxious", "upset")  # in order of precedence
@@ -43,7 +43,9 @@ def _cues(path: str) -> dict[str, dict[str, re.Pattern[str]]]:
         return {lang: {emotion: re.compile("|".join(f"(?:{c})" for c in cues), re.IGNORECASE)
                        for emotion, cues in by_emotion.items() if emotion in DISTRESSED}
                 for lang, by_emotion in languages.items()}
-    except (OSError, KeyError, TypeError, AttributeError, yaml.YAMLError, re.error) as err:
+    except yaml.YAMLError as err:
+        raise UserError(f"customer emotion cues {path}: not valid YAML ({yaml_problem(err)})") from err
+    except (OSError, KeyError, TypeError, AttributeError, re.error) as err:
         raise UserError(f"customer emotion cues {path}: unreadable ({err})") from err
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from evals.errors import UserError
+from evals.errors import UserError, yaml_problem
 from evals.types import Case, Ratio, Reply, Score
 
 DEFAULT_LEXICON = Path(__file__).with_name("empathy_lexicon.yaml")
@@ -130,7 +130,7 @@ def _compile(path: Path) -> Lexicon:
     except OSError as err:
         raise LexiconError(f"empathy lexicon {path}: cannot read it ({err.strerror})") from err
     except yaml.YAMLError as err:
-        raise LexiconError(f"empathy lexicon {path}: not valid YAML ({err})") from err
+        raise LexiconError(f"empathy lexicon {path}: not valid YAML ({yaml_problem(err)})") from err
     languages = data.get("languages") if isinstance(data, dict) else None
     if not isinstance(languages, dict) or not languages:
         raise LexiconError(f"{path}: expected a non-empty 'languages' mapping")

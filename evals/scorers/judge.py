@@ -27,7 +27,7 @@ from evals.calls.cost import price_of
 from evals.calls.failures import BadStatus
 from evals.calls.openai_client import ChatClient, answer_of
 from evals.calls.redaction import redact_json, redactor_for
-from evals.errors import EndpointUnusable, UserError
+from evals.errors import EndpointUnusable, UserError, yaml_problem
 from evals.language import base_code
 from evals.types import Case, Ratio, Reply, Score
 
@@ -59,7 +59,7 @@ class Rubric:
         except OSError as exc:
             raise UserError(f"rubric {path}: cannot read it ({exc.strerror})") from None
         except yaml.YAMLError as exc:
-            raise UserError(f"rubric {path}: not valid YAML: {exc}") from None
+            raise UserError(f"rubric {path}: not valid YAML ({yaml_problem(exc)})") from None
         fields = ("criterion", "instructions", "scale", "output")
         missing = [k for k in fields if not isinstance(data, dict) or k not in data]
         if missing:

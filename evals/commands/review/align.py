@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.commands.options import add_store_options, command_parser, parse
-from evals.errors import UserError
+from evals.errors import UserError, yaml_problem
 
 DESCRIPTION = """\
 Refine an LLM judge from reviewers' labels. The labelled replies (a label file as `review export` writes
@@ -79,7 +79,7 @@ def _judge_config(path: str | None) -> dict[str, Any] | None:
     except OSError as exc:
         raise UserError(f"--judge-config {path}: cannot read it ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"--judge-config {path}: not valid YAML: {exc}") from None
+        raise UserError(f"--judge-config {path}: not valid YAML ({yaml_problem(exc)})") from None
     if not isinstance(data, dict):
         raise UserError(f"--judge-config {path}: expected a mapping of judge settings (model, base_url, ...)")
     return data
