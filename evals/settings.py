@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlparse
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from evals.calls.secrets import env_name_problem
@@ -170,6 +170,11 @@ def _selections(cfg: DictConfig, folders: Sequence[Path]) -> list[str]:
         if not cfg.get(group):
             choices = options(list(folders), group)
             found.append(f"{group}: none selected (allowed: {group}=[...] with one or more of {', '.join(choices)})")
+        elif not isinstance(cfg[group], DictConfig):  # an option file holding a list or a bare value
+            kind = "list" if isinstance(cfg[group], ListConfig) else type(cfg[group]).__name__
+            found.append(f"{group}: a selected {group} file holds a {kind}, not a mapping "
+                         f"(allowed: each {group}/<option>.yaml holds '<name>: {{_target_: ..., ...}}')")
+            return found
     variants = list(cfg.get("variant") or {})
     baseline = _value(cfg, "aggregate.baseline")
     if baseline not in (_MISSING, None) and baseline not in variants:

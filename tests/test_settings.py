@@ -85,3 +85,15 @@ def test_every_problem_is_reported_at_once_on_one_line() -> None:
         check(composed("seed=abc", "replay.view=foo"))
     assert "\n" not in str(caught.value) and "seed:" in str(caught.value) and "replay.view:" in str(caught.value)
 
+
+def test_an_option_file_holding_a_list_is_one_line_not_a_traceback(tmp_path) -> None:
+    from omegaconf import OmegaConf
+
+    cfg = composed("variant=[rules]")
+    OmegaConf.set_struct(cfg, False)
+    cfg.variant = ["a", "b"]  # what a user's variant/mybot.yaml holding `- a` `- b` composes to
+    with pytest.raises(UserError) as caught:
+        check(cfg)
+    assert str(caught.value) == ("variant: a selected variant file holds a list, not a mapping "
+                                 "(allowed: each variant/<option>.yaml holds '<name>: {_target_: ..., ...}')")
+
