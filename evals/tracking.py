@@ -162,11 +162,27 @@ def check_server_answers(uri: str, timeout_s: float = 10) -> None:
                         "(docs/tracking_server.md) or give its address") from None
 
 
+def _make_store_folder(uri: str) -> None:
+    """The folder of a local SQLite store, made here so that a path nobody can write is one line, not a
+    traceback from inside MLflow's engine set-up."""
+    from evals.errors import UserError
+
+    if not uri.startswith("sqlite:///"):
+        return
+    folder = Path(uri.removeprefix("sqlite:///")).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"tracking.uri {uri}: cannot make the store's folder {folder} ({exc.strerror}); "
+                        "give a writable place, e.g. tracking.uri=sqlite:///runs/mlflow.db") from None
+
+
 class Tracker:
     def __init__(self, uri: str, experiment: str, artifact_root: str | None = None) -> None:
         logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep the terminal for results
         if is_server(uri):
             check_server_answers(uri)
+        _make_store_folder(uri)
         mlflow.set_tracking_uri(uri)
         self.uri = uri
         found = mlflow.get_experiment_by_name(experiment)

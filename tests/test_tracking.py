@@ -300,3 +300,15 @@ def test_reply_traces_reach_the_store_with_every_assessment_as_it_was_made(tmp_p
     unscored = {a.name: a for a in stored["c5#0"].info.assessments}["judge_empathy"]
     assert unscored.feedback.value is None and unscored.feedback.error.error_message == "no reply"
     assert all(a.trace_id == t.info.trace_id for t in stored.values() for a in t.info.assessments)
+
+
+def test_a_store_path_nobody_can_make_is_one_line_naming_it(tmp_path: Path) -> None:
+    from evals.errors import UserError
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    uri = f"sqlite:///{blocker}/runs/mlflow.db"
+    with pytest.raises(UserError) as raised:  # a traceback from MLflow's engine set-up, before
+        Tracker(uri, "chatbot-evals")
+    assert str(raised.value) == (f"tracking.uri {uri}: cannot make the store's folder {blocker}/runs (Not a "
+                                 "directory); give a writable place, e.g. tracking.uri=sqlite:///runs/mlflow.db")
