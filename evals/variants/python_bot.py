@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import importlib
 import inspect
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +33,10 @@ def load_callable(target: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise UserError(f"cannot import {module_name!r} for target {target!r}: {exc}") from None
+    except Exception as exc:  # the user's module fails as it loads: say where, in one line
+        what = exc.msg if isinstance(exc, SyntaxError) else (str(exc).splitlines() or [""])[0]
+        raise UserError(f"importing {module_name!r} for target {target!r} raised {type(exc).__name__}: "
+                        f"{what} ({_where(exc)})") from None
     func = module
     for part in attr.split("."):
         func = getattr(func, part, None)
@@ -40,6 +45,14 @@ def load_callable(target: str) -> Callable[..., Any]:
     if not callable(func):
         raise UserError(f"target {target!r} is not callable")
     return func
+
+
+def _where(exc: BaseException) -> str:
+    """File and line of an error in the user's own code: a syntax error's, else the innermost frame's."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}, line {exc.lineno}"
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{frame.filename}, line {frame.lineno}"
 
 
 class PythonBot:
@@ -57,6 +70,7 @@ class PythonBot:
         self.detector = HandoffDetector()
         self.reader = DefaultReader(self.detector)
         self.policy = HandoffPolicy.configured(name, None, offer, redirect)
+        load_callable(target)  # a bad target stops the run before it starts; each process loads it in prepare()
         self._func: Callable[..., Any] | None = None
 
     def prepare(self, memory: Memory) -> None:

@@ -133,6 +133,20 @@ def test_python_callable_errors() -> None:
     assert "returned int" in replay_sync(bot, [case()])[0].error
 
 
+def test_a_bot_module_that_fails_as_it_loads_is_one_line_naming_its_file_and_line(tmp_path, monkeypatch) -> None:
+    (tmp_path / "crashing_bot.py").write_text("import os\nraise RuntimeError('no BOT_URL set')\n", encoding="utf-8")
+    (tmp_path / "unclosed_bot.py").write_text("def answer(inquiry:\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UserError) as crashed:  # when the variant is built, before any run is made
+        PythonBot("py", target="crashing_bot:answer")
+    assert str(crashed.value) == ("importing 'crashing_bot' for target 'crashing_bot:answer' raised RuntimeError: "
+                                  f"no BOT_URL set ({tmp_path / 'crashing_bot.py'}, line 2)")
+    with pytest.raises(UserError) as unclosed:
+        PythonBot("py", target="unclosed_bot:answer")
+    assert str(unclosed.value) == ("importing 'unclosed_bot' for target 'unclosed_bot:answer' raised SyntaxError: "
+                                   f"'(' was never closed ({tmp_path / 'unclosed_bot.py'}, line 1)")
+
+
 def test_recorded_bot_replies_come_from_the_log() -> None:
     conv = conversation(turns=[("customer", "Hi, my card was stolen"),
                                ("bot", "I am transferring you to a colleague now."),
@@ -172,7 +186,7 @@ def test_a_live_offer_is_a_handoff_attempt_unless_configured_otherwise(monkeypat
     bot = PythonBot("py", target="bots_for_tests:echo")
     offer = bot._answer("[offer] Shall I get a colleague?", "en")
     assert (offer.escalated, offer.handoff_kind) == (True, "offer") and "no customer answered" in offer.note
-    assert not PythonBot("py", target="x:y", offer="never")._answer("[offer] ?", "en").escalated
+    assert not PythonBot("py", target="bots_for_tests:echo", offer="never")._answer("[offer] ?", "en").escalated
     assert not bot._answer("[hotline] call 0800", "en").escalated
     no_flag = bot._answer({"reply": "I [transfer] you"}, "en")  # no `handoff` given: the words decide
     assert (no_flag.escalated, no_flag.handoff_kind) == (True, "handoff")
