@@ -19,7 +19,7 @@ from evals.calls.failures import CallError, InvalidAnswer, MalformedReply, Retry
 from evals.calls.http_client import make_client, read_json, status_failure, transport_failure
 from evals.calls.limits import Limits
 from evals.calls.retry import Endpoint
-from evals.calls.secrets import Secrets, check_env_name, read_env, safe_url
+from evals.calls.secrets import Secrets, check_env_name, check_http_url, read_env, safe_url
 
 if TYPE_CHECKING:  # the client itself is imported when a call is made: about 1 s that offline runs never pay
     import openai
@@ -102,6 +102,7 @@ class ChatClient:
         if api_key_env is not None:
             check_env_name(f"{owner}: api_key_env", api_key_env)
         self.base_url = base_url or DEFAULT_BASE_URL
+        check_http_url(f"{owner}: base_url", self.base_url)
         self.api_key_env = api_key_env
         self.owner = owner
         self.limits = Limits.from_config(limits, owner)

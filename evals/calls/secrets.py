@@ -69,11 +69,25 @@ def safe_url(url: str) -> str:
     """The URL as an error may show it: no user:password, no query string (tokens hide there)."""
     try:
         parts = urlsplit(url)
+        port = parts.port
     except ValueError:
         return "<unparseable URL>"
     host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def check_http_url(where: str, url: str) -> None:
+    """An endpoint's URL must be http(s) with a host: 'htp://x' or 'localhost:8000' fails here, in one line,
+    instead of on every call of the run."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:  # shown without the URL, which may hold a user:password
+        raise UserError(f"{where}: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"{where}: {safe_url(url)!r} is not an http(s) URL with a host "
+                        "(allowed: http://host:port/path or https://host/path)")
 
 
 class Secrets:

@@ -23,7 +23,7 @@ from evals.calls.http_client import make_client, post_json
 from evals.calls.limits import Limits
 from evals.calls.redaction import redact_texts, redactor_for
 from evals.calls.retry import Endpoint
-from evals.calls.secrets import Secrets, check_env_name, read_env
+from evals.calls.secrets import Secrets, check_env_name, check_http_url, read_env
 from evals.handoff import HandoffDetector
 from evals.memory import Memory
 from evals.types import Answer, Inquiry
@@ -59,6 +59,7 @@ class HttpBot:
         """`headers` are sent as given; `header_env` maps a header to the environment variable
         holding its value (for tokens), so secrets stay out of configs and logs."""
         self.name = name
+        check_http_url(f"variant {name}: url", url)
         self.url = url
         self.headers = dict(headers or {})
         self.header_env = dict(header_env or {})

@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from tests_paths import PROMPT
 
 from evals import experiment
-from evals.calls.secrets import Secrets, env_name_problem, safe_url
+from evals.calls.secrets import Secrets, check_http_url, env_name_problem, safe_url
 from evals.config import CONFIG_DIR, register_resolvers
 from evals.errors import EndpointUnusable, UserError
 from evals.memory import Memory
@@ -142,3 +142,28 @@ def test_scrubbing_covers_escaped_forms_and_urls_lose_their_credentials() -> Non
     text = 'sent "Bearer tok/en+value", token tok%2Fen%2Bvalue; abc stays (too short to be a key)'
     assert secrets.scrub(text) == 'sent "[secret]", token [secret]; abc stays (too short to be a key)'
     assert safe_url("https://user:pw@host.example:8443/v1?key=zzz") == "https://host.example:8443/v1"
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("htp://x/v1", "'htp://x/v1' is not an http(s) URL with a host"),
+    ("localhost:8000/chat", "'localhost:8000/chat' is not an http(s) URL with a host"),
+    ("http:///v1", "'http:///v1' is not an http(s) URL with a host"),
+    ("https://user:pw@host:abc/v1", "not a URL (Port could not be cast to integer value as 'abc')"),
+])
+def test_an_endpoint_url_that_cannot_work_is_refused_before_any_call(url: str, says: str) -> None:
+    with pytest.raises(UserError) as raised:
+        check_http_url("variant team: url", url)
+    assert str(raised.value).startswith(f"variant team: url: {says}") and "pw" not in str(raised.value)
+    check_http_url("variant team: url", "http://127.0.0.1:8000/chat")  # these pass
+    check_http_url("judge: base_url", "https://api.example.com/v1")
+
+
+def test_bots_and_judges_check_their_url_when_they_are_built() -> None:
+    from evals.calls.openai_client import ChatClient
+    from evals.variants.http_bot import HttpBot
+
+    with pytest.raises(UserError, match="^variant team: url: 'htp://x' is not an http"):
+        HttpBot("team", url="htp://x")
+    with pytest.raises(UserError, match="^judge: base_url: 'ftp://x/v1' is not an http"):
+        ChatClient("ftp://x/v1", None, None, "judge")
+
