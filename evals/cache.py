@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from evals.errors import UserError
 from evals.types import Inquiry
 
 _CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's parameter limit
@@ -41,15 +42,21 @@ def text_hash(text: str) -> str:
 class ReplyCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a committed reply survives the process being killed.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, variant TEXT NOT NULL, "
-            "value TEXT NOT NULL, created REAL NOT NULL)"
-        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed reply survives the process being killed.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, variant TEXT NOT NULL, "
+                "value TEXT NOT NULL, created REAL NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as err:  # a folder nobody can make, a file that is not SQLite
+            reason = (f"{self.path.parent} is a file, not a folder" if isinstance(err, FileExistsError)
+                      else err.strerror if isinstance(err, OSError) and err.strerror else str(err))
+            raise UserError(f"replay.cache {path}: cannot use it ({reason}); point replay.cache at a writable "
+                            "file, or set it to null") from None
 
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         keys = list(keys)

@@ -91,8 +91,8 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
     digest = config_digest(config)
     tags = {"dataset": data_cfg.name, "evals.config_digest": digest,
             **({"mlflow.source.git.commit": commit} if commit else {})}
+    cache = ReplyCache(cfg.replay.cache) if cfg.replay.cache else None  # an unusable cache file: no store made
     tracker = Tracker(cfg.tracking.uri, cfg.experiment, cfg.tracking.artifact_root)
-    cache = ReplyCache(cfg.replay.cache) if cfg.replay.cache else None
     options = api.Settings(
         concurrency=cfg.replay.concurrency, bootstrap=cfg.aggregate.bootstrap, confidence=cfg.aggregate.confidence,
         seed=cfg.seed, **_limits(cfg), baseline=cfg.aggregate.get("baseline"),

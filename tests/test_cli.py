@@ -200,3 +200,20 @@ def test_a_config_file_that_is_not_yaml_is_one_line_naming_it(tmp_path: Path, ca
     assert err == (f"error: {broken}: not valid YAML (line 3, column 1: expected ',' or ']', but got '<stream end>'; "
                    "while parsing a flow sequence from line 2, column 11); fix that config file\n")
     assert not (tmp_path / "m.db").exists()
+
+
+def test_an_unusable_reply_cache_is_one_line_and_makes_no_store(tmp_path: Path, capsys, monkeypatch) -> None:
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("not a database\n" * 100, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    try:
+        code = main(["run", "variant=[rules]", "scorer=[escalation]", "sample.conversations=1", f"replay.cache={notes}",
+                     f"tracking.uri=sqlite:///{tmp_path}/m.db", f"hydra.run.dir={tmp_path}/out"])
+    except SystemExit as exited:  # an error inside the job ends it; Hydra passes the exit through
+        code = exited.code
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: replay.cache {notes}: cannot use it (file is not a database); point replay.cache at a writable "
+        "file, or set it to null")
+    assert not (tmp_path / "m.db").exists()  # the cache is opened before the MLflow store
