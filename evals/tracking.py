@@ -173,7 +173,8 @@ def _make_store_folder(uri: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"tracking.uri {uri}: cannot make the store's folder {folder} ({exc.strerror}); "
+        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        raise UserError(f"tracking.uri {uri}: cannot make the store's folder {folder} ({reason}); "
                         "give a writable place, e.g. tracking.uri=sqlite:///runs/mlflow.db") from None
 
 

@@ -312,3 +312,5 @@ def test_a_store_path_nobody_can_make_is_one_line_naming_it(tmp_path: Path) -> N
         Tracker(uri, "chatbot-evals")
     assert str(raised.value) == (f"tracking.uri {uri}: cannot make the store's folder {blocker}/runs (Not a "
                                  "directory); give a writable place, e.g. tracking.uri=sqlite:///runs/mlflow.db")
+    with pytest.raises(UserError, match=r"cannot make the store's folder .*a_file \(a file is in the way\)"):
+        Tracker(f"sqlite:///{blocker}/mlflow.db", "chatbot-evals")
