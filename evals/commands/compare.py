@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evals.commands.options import add_store_options, command_parser, parse
+from evals.commands.options import add_store_options, command_parser, made_folder, parse
 from evals.errors import UserError
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def main(args: list[str]) -> int:
     if options is None:
         return 0
     _check(options)
+    if options.out:
+        made_folder(options.out)
     from rich.console import Console
 
     from evals import compare as comparing

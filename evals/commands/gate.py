@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evals.commands.options import add_store_options, command_parser, parse
+from evals.commands.options import add_store_options, command_parser, made_folder, parse
 from evals.errors import UserError
 
 DESCRIPTION = """\
@@ -59,6 +59,7 @@ def main(args: list[str]) -> int:
     from evals import gate, gate_report
     from evals.locate import locate
 
+    out = made_folder(options.out) if options.out else None  # the user's folder: checked before any work
     policy = gate.load_policy(options.policy)
     uri, experiment = options.tracking_uri, options.experiment
     found = locate(options.candidate, uri, experiment)
@@ -76,7 +77,7 @@ def main(args: list[str]) -> int:
         lookup = tracking.kappa_lookup(uri, store)
     verdict = gate.decide(policy, candidate, baseline, baseline_problem=problem, kappa_lookup=lookup)
     verdict.notes.extend(notes)
-    out = Path(options.out or Path("runs", "gate", datetime.now(timezone.utc).strftime("%Y-%m-%d/%H-%M-%S")))
+    out = out or made_folder(Path("runs", "gate", datetime.now(timezone.utc).strftime("%Y-%m-%d/%H-%M-%S")))
     files = gate_report.write(verdict, out)
     _print(verdict)
     print(f"written: {', '.join(str(f) for f in files)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from evals.errors import UserError
 
@@ -30,6 +31,17 @@ def add_store_options(parser: argparse.ArgumentParser, searched: str) -> None:
                         help="MLflow store holding the runs (default: %(default)s)")
     parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, metavar="NAME",
                         help=f"experiment searched for {searched} (default: %(default)s)")
+
+
+def made_folder(folder: str | Path, flag: str = "--out") -> Path:
+    """The folder a command writes to, made before any work: one that cannot be made is one line."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        raise UserError(f"{flag}: cannot make the folder {path} ({reason})") from None
+    return path
 
 
 def parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace | None:

@@ -86,6 +86,15 @@ def test_long_metric_names_leave_the_reading_its_words(tmp_path, capsys) -> None
     assert "better, significant" in row and "…" not in row
 
 
+def test_an_out_folder_that_cannot_be_made_stops_before_the_comparison(folders, tmp_path, capsys) -> None:
+    old, new = folders
+    (tmp_path / "taken").write_text("a file", encoding="utf-8")
+    assert main(["compare", str(old), str(new), "--out", str(tmp_path / "taken" / "cmp")]) == 2
+    shown = capsys.readouterr()
+    assert shown.err == f"error: --out: cannot make the folder {tmp_path / 'taken' / 'cmp'} (Not a directory)\n"
+    assert "paired difference" not in shown.out  # nothing computed for a result with nowhere to go
+
+
 def test_mlflow_references_resolve_through_the_store(tmp_path, capsys, new_store) -> None:
     uri = new_store(tmp_path)  # where run_job logs
     logged = run_job(tmp_path, "out", "run_name=nightly")

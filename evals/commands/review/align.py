@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evals.commands.options import add_store_options, command_parser, parse
+from evals.commands.options import add_store_options, command_parser, made_folder, parse
 from evals.errors import UserError, yaml_problem
 
 DESCRIPTION = """\
@@ -102,7 +102,7 @@ def main(args: list[str]) -> int:
                               f"--judge-config {options.judge_config}")
     dataset, view = align.run_dataset(found.result, options.dataset)
     conversations = load_conversations(dataset, on_error="skip").conversations
-    out = Path(options.out)
+    out = made_folder(options.out)
     result = align.align(found.result, labels, options.judge, setup, conversations, out, view=view,
                          examples=options.examples, holdout=options.holdout, seed=options.seed,
                          n_boot=options.bootstrap, variants=[found.variant] if found.variant else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from evals.commands.options import command_parser, parse
+from evals.commands.options import command_parser, made_folder, parse
 
 DESCRIPTION = """\
 Write the queue's answers as the next version N in --out (nothing is overwritten):
@@ -40,6 +40,7 @@ def main(args: list[str]) -> int:
     from evals.review.export import counts_text, export
     from evals.review.store import Store
 
+    made_folder(options.out)
     with Store(options.queue) as store:
         done = export(store, options.out)
     print(f"{options.queue}: version {done.version} written to {done.folder}")

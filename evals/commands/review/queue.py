@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evals.commands.options import add_store_options, command_parser, parse
+from evals.commands.options import add_store_options, command_parser, made_folder, parse
 from evals.errors import UserError
 
 DESCRIPTION = """\
@@ -74,6 +74,7 @@ def main(args: list[str]) -> int:
         raise UserError(f"--per-item {options.per_item}: give at least 1 reviewer per item")
     if Path(options.out).exists():
         raise UserError(f"{options.out}: already exists; a queue is never overwritten (choose another --out)")
+    made_folder(Path(options.out).parent)
     found = locate(options.run, options.tracking_uri, options.experiment)
     variants = options.variants.split(",") if options.variants else ([found.variant] if found.variant else None)
     labels = load_labels(options.labels) if options.labels else None
