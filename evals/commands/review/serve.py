@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 
 from evals.commands.options import command_parser, parse
 from evals.errors import UserError
@@ -58,6 +59,7 @@ def main(args: list[str]) -> int:
     with Store(options.queue) as store:  # a missing or foreign file is a one-line error before serving
         items, reviewers = len(store.items()), store.reviewers()
         name = store.meta.name
+    listening = bound_socket(options.host, options.port)  # before the address is printed as the page's
     app = create_app(options.queue)
     shown = f"[{options.host}]" if ":" in options.host else options.host
     print(f"Labelling queue '{name}' ({items} items) at http://{shown}:{options.port}/")
@@ -69,5 +71,18 @@ def main(args: list[str]) -> int:
     if not is_loopback(options.host):
         print(f"warning: listening on {options.host}, not only this machine: plain http, so tokens and "
               "conversations travel unencrypted; use a trusted network or an https proxy.")
-    uvicorn.run(app, host=options.host, port=options.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listening])
     return 0
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here: a port in use is one line saying so, not uvicorn's log and exit 3."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart at once
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise UserError(f"--host {host} --port {port}: cannot listen there ({exc.strerror}); another server may "
+                        "have it: choose another --port") from None
+    return listening

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -21,19 +22,45 @@ def test_serve_prints_the_address_and_runs_uvicorn_on_loopback(tmp_path, monkeyp
     queue = make_queue(tmp_path / "q.db")
     with Store(queue) as store:
         store.add_reviewer("ana")
-    calls = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **kw: calls.append((app, kw)))
-    assert serve.main([str(queue), "--port", "9000"]) == 0
+    port = free_port()
+    seen: list = []
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: sockets_seen(sockets, into=seen))
+    assert serve.main([str(queue), "--port", str(port)]) == 0
     out = capsys.readouterr().out
-    assert "Labelling queue 'q' (1 items) at http://127.0.0.1:9000/" in out and "Reviewers (ana) log in" in out
+    assert f"Labelling queue 'q' (1 items) at http://127.0.0.1:{port}/" in out and "Reviewers (ana) log in" in out
     assert "warning" not in out
-    assert calls and calls[0][1]["host"] == "127.0.0.1" and calls[0][1]["port"] == 9000
+    assert seen == [("127.0.0.1", port)]  # the socket uvicorn was given is bound where the page says
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sockets_seen(sockets, into: list) -> None:
+    for sock in sockets:
+        into.append(sock.getsockname())
+        sock.close()
+
+
+def test_a_port_in_use_is_one_line_before_any_address_is_printed(tmp_path, capsys):
+    queue = make_queue(tmp_path / "q.db")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UserError) as raised:  # uvicorn logged the error and exited 3, after the address
+            serve.main([str(queue), "--port", str(port)])
+    assert str(raised.value) == (f"--host 127.0.0.1 --port {port}: cannot listen there (Address already in use); "
+                                 "another server may have it: choose another --port")
+    assert "Labelling queue" not in capsys.readouterr().out
 
 
 def test_serve_warns_off_loopback_and_without_reviewers(tmp_path, monkeypatch, capsys):
     queue = make_queue(tmp_path / "q.db")
-    monkeypatch.setattr("uvicorn.run", lambda app, **kw: None)
-    assert serve.main([str(queue), "--host", "0.0.0.0"]) == 0
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, sockets=None: sockets_seen(sockets, into=[]))
+    assert serve.main([str(queue), "--host", "0.0.0.0", "--port", str(free_port())]) == 0
     out = capsys.readouterr().out
     assert "No reviewer can log in yet" in out and "warning: listening on 0.0.0.0" in out
 
