@@ -74,6 +74,8 @@ def run(cfg: DictConfig, console: Console | None = None) -> ExperimentResult:
         f"({cfg.replay.decision_points}, {cfg.replay.view} view)"
         + (f"; {without} conversations have no reference, so no decision point" if without else "")
         + (f"; {len(loaded.skipped)} malformed rows skipped" if loaded.skipped else "")
+        + (f"; sample.conversations={cfg.sample.conversations} is more than the file holds, so all are used"
+           if cfg.sample.conversations and cfg.sample.conversations > len(loaded.conversations) else "")
     )
     if not cases:
         raise UserError(f"{data_cfg.path}: no decision point to replay (no references in the chosen rows)")

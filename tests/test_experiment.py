@@ -160,8 +160,10 @@ def test_skipped_rows_are_counted_logged_and_reported(tmp_path: Path, new_store)
     path = tmp_path / "chats.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
     out, client = run_job(tmp_path, "dataset=file", f"dataset.path={path}", "dataset.on_error=skip",
-                          "variant=[rules]", uri=new_store(tmp_path))
-    assert f"skipped {path}: line 2: field 'language'" in " ".join(out.stderr.split())
+                          "variant=[rules]", "sample.conversations=5", uri=new_store(tmp_path))
+    shown = " ".join(out.stderr.split())
+    assert f"skipped {path}: line 2: field 'language'" in shown
+    assert "1 conversations" in shown and "sample.conversations=5 is more than the file holds, so all are used" in shown
     parents, _ = runs_of(client)
     assert parents[0].data.metrics["dataset.rows_skipped"] == 1
     report = Path(client.download_artifacts(parents[0].info.run_id, "report/report.md", str(tmp_path)))
