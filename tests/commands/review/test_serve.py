@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from ray_cluster import free_port
 
 from evals.commands.review import serve
 from evals.errors import UserError
@@ -30,12 +31,6 @@ def test_serve_prints_the_address_and_runs_uvicorn_on_loopback(tmp_path, monkeyp
     assert f"Labelling queue 'q' (1 items) at http://127.0.0.1:{port}/" in out and "Reviewers (ana) log in" in out
     assert "warning" not in out
     assert seen == [("127.0.0.1", port)]  # the socket uvicorn was given is bound where the page says
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def sockets_seen(sockets, into: list) -> None:
