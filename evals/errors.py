@@ -31,3 +31,8 @@ def yaml_problem(exc: BaseException) -> str:
     context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     since = f"; {context} from line {start.line + 1}, column {start.column + 1}" if context and start else ""
     return f"{where}{problem}{since}"
+
+
+def folder_problem(exc: OSError) -> str:
+    """Why a folder could not be made, in words: a file where it should be, or the system's reason."""
+    return "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)

@@ -165,7 +165,7 @@ def check_server_answers(uri: str, timeout_s: float = 10) -> None:
 def _make_store_folder(uri: str) -> None:
     """The folder of a local SQLite store, made here so that a path nobody can write is one line, not a
     traceback from inside MLflow's engine set-up."""
-    from evals.errors import UserError
+    from evals.errors import UserError, folder_problem
 
     if not uri.startswith("sqlite:///"):
         return
@@ -173,8 +173,7 @@ def _make_store_folder(uri: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
-        raise UserError(f"tracking.uri {uri}: cannot make the store's folder {folder} ({reason}); "
+        raise UserError(f"tracking.uri {uri}: cannot make the store's folder {folder} ({folder_problem(exc)}); "
                         "give a writable place, e.g. tracking.uri=sqlite:///runs/mlflow.db") from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evals.errors import UserError
+from evals.errors import UserError, folder_problem
 
 DEFAULT_STORE = "sqlite:///runs/mlflow.db"
 DEFAULT_EXPERIMENT = "chatbot-evals"
@@ -39,8 +39,7 @@ def made_folder(folder: str | Path, flag: str = "--out") -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
-        raise UserError(f"{flag}: cannot make the folder {path} ({reason})") from None
+        raise UserError(f"{flag}: cannot make the folder {path} ({folder_problem(exc)})") from None
     return path
 
 
